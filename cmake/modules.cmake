@@ -1,0 +1,25 @@
+# xl_module(NAME TARGET FACTORY): declares a protocol or plugin library whose factory function
+# `void FACTORY(xl::ModuleRegistry&)` the server calls at start-up. The list is turned into
+# builtin_modules.cc, as nginx's configure writes ngx_modules.c.
+set_property(GLOBAL PROPERTY XL_MODULE_TARGETS "")
+set_property(GLOBAL PROPERTY XL_MODULE_FACTORIES "")
+function(xl_module target factory)
+  set_property(GLOBAL APPEND PROPERTY XL_MODULE_TARGETS ${target})
+  set_property(GLOBAL APPEND PROPERTY XL_MODULE_FACTORIES ${factory})
+endfunction()
+
+# xl_unit_test(NAME SOURCES... LIBS ...): one gtest executable registered with ctest, label unit.
+function(xl_unit_test name)
+  cmake_parse_arguments(T "" "" "SOURCES;LIBS" ${ARGN})
+  add_executable(${name} ${T_SOURCES})
+  target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main GTest::gmock)
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES LABELS unit TIMEOUT 120)
+endfunction()
+
+# xl_fuzzer(NAME SOURCE LIBS...): a libFuzzer target, built with -DXUELIANG_FUZZ=ON (clang).
+function(xl_fuzzer name source)
+  add_executable(${name} ${source})
+  target_link_libraries(${name} PRIVATE ${ARGN})
+  target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+endfunction()

@@ -1,0 +1,133 @@
+// TcpConnection: a non-blocking socket driven by uv_poll, so that reads land in the worker's
+// shared scratch buffer and queued output leaves with one writev per flush, with no per-write
+// request allocation. The output queue holds refcounted, immutable buffers shared by viewers.
+#pragma once
+
+#include <sys/uio.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "xueliang/buffer.h"
+#include "xueliang/handle.h"
+#include "xueliang/status.h"
+#include "xueliang/worker.h"
+
+namespace xl {
+
+class TcpConnection;
+
+class ConnectionHandler {
+ public:
+  virtual ~ConnectionHandler() = default;
+  // Bytes read from the peer. They live in the worker's scratch buffer until return.
+  virtual void onData(const uint8_t* data, size_t n) = 0;
+  // The output queue drained below the low watermark (after having been above it).
+  virtual void onDrained() {}
+  // The connection is closed and its handle freed; the handler may delete itself (and the
+  // connection) now. Never called from inside onData.
+  virtual void onClosed() = 0;
+};
+
+class TcpConnection {
+ public:
+  TcpConnection(Worker& worker, int fd, std::string peer);
+  ~TcpConnection();
+  TcpConnection(const TcpConnection&) = delete;
+  TcpConnection& operator=(const TcpConnection&) = delete;
+
+  void start(ConnectionHandler* handler);
+  // Hands the connection to another handler (an HTTP request upgraded to a media stream).
+  void setHandler(ConnectionHandler* handler) { handler_ = handler; }
+
+  // Queues bytes; `mediaDtsMs` is the media time of a media batch (or -1), which lets viewers
+  // measure how much media is waiting. Nothing is written until flush().
+  void queue(const BufferRef& buf, int64_t mediaDtsMs = -1);
+  void queue(const BufferRef& buf, size_t offset, size_t len, int64_t mediaDtsMs);
+  // Writes as much as the socket takes now (writev); arms write polling for the rest.
+  void flush();
+  void send(const BufferRef& buf) {
+    queue(buf);
+    flush();
+  }
+
+  // Flushes what it can, then closes. Idempotent; onClosed follows asynchronously.
+  void close(const char* reason = nullptr);
+  // Closes when the output queue is empty (graceful end of a response).
+  void closeAfterFlush();
+  bool closing() const { return state_ != State::kOpen; }
+
+  size_t queuedBytes() const { return queuedBytes_; }
+  // Media time waiting in the queue: newest queued dts minus oldest unsent dts.
+  int64_t queuedMediaMs() const;
+  // Loop time (ms) of the last successful write or of the first byte queued after an empty queue.
+  uint64_t lastProgressMs() const { return lastProgressMs_; }
+  const std::string& peer() const { return peer_; }
+  Worker& worker() { return worker_; }
+  uint64_t bytesIn() const { return bytesIn_; }
+  uint64_t bytesOut() const { return bytesOut_; }
+
+ private:
+  struct Item {
+    BufferRef buf;
+    uint32_t offset;
+    uint32_t len;
+    int64_t dts;
+  };
+  void onPoll(int status, int events);
+  void updatePoll();
+  void readAll();
+  void startPoll(int events);
+  void finishClose();
+  Item& at(size_t i) { return ring_[(head_ + i) & (ring_.size() - 1)]; }
+  const Item& at(size_t i) const { return ring_[(head_ + i) & (ring_.size() - 1)]; }
+
+  Worker& worker_;
+  int fd_;
+  std::string peer_;
+  ConnectionHandler* handler_ = nullptr;
+  UvHandle<uv_poll_t> poll_;
+  int pollEvents_ = 0;
+  std::vector<Item> ring_;  // power-of-two ring of pending output
+  size_t head_ = 0;
+  size_t count_ = 0;
+  size_t queuedBytes_ = 0;
+  int64_t newestDts_ = -1;
+  uint64_t lastProgressMs_ = 0;
+  uint64_t bytesIn_ = 0;
+  uint64_t bytesOut_ = 0;
+  enum class State { kOpen, kDraining, kClosing };
+  State state_ = State::kOpen;
+  bool closedNotified_ = false;
+};
+
+// A listening socket with SO_REUSEPORT: each worker opens its own and the kernel spreads
+// connections across them.
+class TcpListener {
+ public:
+  using AcceptFn = std::function<void(int fd, std::string peer)>;
+  TcpListener(Worker& worker, AcceptFn onAccept);
+  // `address` is "host:port" ("0.0.0.0:1935", "[::]:1935", "127.0.0.1:0").
+  Status listen(const std::string& address);
+  int port() const { return port_; }
+  void close() { poll_.reset(); }
+  ~TcpListener();
+
+ private:
+  Worker& worker_;
+  AcceptFn onAccept_;
+  UvHandle<uv_poll_t> poll_;
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+// The address part of a peer string ("1.2.3.4:5" -> "1.2.3.4", "[::1]:5" -> "::1").
+std::string peerHost(const std::string& peer);
+
+// Splits "host:port" / "[v6]:port".
+Result<std::pair<std::string, int>> parseHostPort(const std::string& address);
+
+}  // namespace xl

@@ -1,0 +1,147 @@
+#include "xueliang/admin.h"
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <mutex>
+
+namespace xl::admin {
+namespace {
+
+using nlohmann::json;
+
+json streamToJson(const ServerContext& ctx, Stream& s) {
+  StreamStats st = s.stats();
+  json j;
+  j["name"] = s.name();
+  if (st.media && st.media->video) {
+    const VideoTrack& v = *st.media->video;
+    j["video"] = {{"codec", codecName(v.codec)}, {"width", v.width}, {"height", v.height},
+                  {"profile", v.profile}, {"level", v.level}, {"fps", st.fps}};
+  } else {
+    j["video"] = nullptr;
+  }
+  if (st.media && st.media->audio) {
+    const AudioTrack& a = *st.media->audio;
+    j["audio"] = {{"codec", codecName(a.codec)}, {"sample_rate", a.sampleRate},
+                  {"channels", a.channels}};
+  } else {
+    j["audio"] = nullptr;
+  }
+  json viewers = json::object();
+  int total = 0;
+  const auto& formats = ctx.streams->formats();
+  for (size_t i = 0; i < formats.size(); ++i) {
+    viewers[formats[i].name] = st.viewers[i];
+    total += st.viewers[i];
+  }
+  j["viewers"] = viewers;
+  j["viewers_total"] = total;
+  j["publisher"] = {{"protocol", s.publisher().protocol}, {"peer", s.publisher().peer}};
+  j["uptime_s"] = st.uptimeSec;
+  j["bitrate_kbps"] = st.bitrateKbps;
+  j["frames"] = st.frames;
+  j["bytes_in"] = st.bytesIn;
+  return j;
+}
+
+json sessionToJson(const SessionInfo& s) {
+  return {{"id", s.id},           {"protocol", s.protocol}, {"role", s.role},
+          {"stream", s.stream},   {"peer", s.peer},         {"bytes_in", s.bytesIn},
+          {"bytes_out", s.bytesOut}, {"drops", s.drops},    {"age_s", s.ageSec}};
+}
+
+}  // namespace
+
+std::string streamsJson(const ServerContext& ctx) {
+  json list = json::array();
+  for (auto& s : ctx.streams->list()) list.push_back(streamToJson(ctx, *s));
+  return json{{"streams", list}}.dump();
+}
+
+std::string streamJson(const ServerContext& ctx, const std::string& name) {
+  auto s = ctx.streams->find(name);
+  return s ? streamToJson(ctx, *s).dump() : std::string();
+}
+
+bool kickStream(const ServerContext& ctx, const std::string& name) {
+  auto s = ctx.streams->find(name);
+  if (!s) return false;
+  s->kick();
+  return true;
+}
+
+void collectSessionsJson(ServerContext& ctx, Worker& replyOn,
+                         std::function<void(std::string)> done) {
+  struct Gather {
+    std::mutex mu;
+    json list = json::array();
+    std::atomic<size_t> left;
+    std::function<void(std::string)> done;
+    Worker* replyOn;
+  };
+  auto g = std::make_shared<Gather>();
+  g->left = ctx.workers.size();
+  g->done = std::move(done);
+  g->replyOn = &replyOn;
+  for (Worker* w : ctx.workers) {
+    SessionSet* set = &ctx.sessionsOf(*w);
+    w->run([g, set] {
+      json part = json::array();
+      for (Session* s : set->all()) part.push_back(sessionToJson(s->info()));
+      {
+        std::lock_guard lk(g->mu);
+        for (auto& p : part) g->list.push_back(std::move(p));
+      }
+      if (g->left.fetch_sub(1) == 1) {
+        std::string body = json{{"sessions", g->list}}.dump();
+        g->replyOn->run([g, body = std::move(body)] { g->done(body); });
+      }
+    });
+  }
+}
+
+std::string metricsText(const ServerContext& ctx) {
+  uint64_t in = 0, out = 0, accepted = 0, drops = 0, slow = 0, errors = 0;
+  for (Worker* w : ctx.workers) {
+    WorkerStats& s = w->stats();
+    in += s.bytesIn.get();
+    out += s.bytesOut.get();
+    accepted += s.connectionsAccepted.get();
+    drops += s.viewerDrops.get();
+    slow += s.slowDisconnects.get();
+    errors += s.protocolErrors.get();
+  }
+  auto streams = ctx.streams->list();
+  const auto& formats = ctx.streams->formats();
+  std::vector<long> viewers(formats.size(), 0);
+  for (auto& s : streams) {
+    StreamStats st = s->stats();
+    for (size_t i = 0; i < formats.size(); ++i) viewers[i] += st.viewers[i];
+  }
+  std::string t;
+  auto metric = [&t](const char* name, const char* type, const char* help) {
+    t += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  };
+  metric("xueliang_streams", "gauge", "Live streams.");
+  t += "xueliang_streams " + std::to_string(streams.size()) + "\n";
+  metric("xueliang_viewers", "gauge", "Connected viewers by protocol.");
+  for (size_t i = 0; i < formats.size(); ++i)
+    t += "xueliang_viewers{protocol=\"" + formats[i].name + "\"} " + std::to_string(viewers[i]) +
+         "\n";
+  metric("xueliang_bytes_in_total", "counter", "Bytes received from clients.");
+  t += "xueliang_bytes_in_total " + std::to_string(in) + "\n";
+  metric("xueliang_bytes_out_total", "counter", "Bytes sent to clients.");
+  t += "xueliang_bytes_out_total " + std::to_string(out) + "\n";
+  metric("xueliang_connections_total", "counter", "Accepted TCP connections.");
+  t += "xueliang_connections_total " + std::to_string(accepted) + "\n";
+  metric("xueliang_viewer_drops_total", "counter", "Media frames skipped for slow viewers.");
+  t += "xueliang_viewer_drops_total " + std::to_string(drops) + "\n";
+  metric("xueliang_slow_disconnects_total", "counter", "Viewers closed for making no progress.");
+  t += "xueliang_slow_disconnects_total " + std::to_string(slow) + "\n";
+  metric("xueliang_protocol_errors_total", "counter", "Connections closed for malformed input.");
+  t += "xueliang_protocol_errors_total " + std::to_string(errors) + "\n";
+  return t;
+}
+
+}  // namespace xl::admin

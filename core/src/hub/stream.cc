@@ -1,0 +1,260 @@
+#include "xueliang/stream.h"
+
+#include <spdlog/spdlog.h>
+
+namespace xl {
+namespace {
+
+// One muxed batch travelling to another worker's mirror: the only cross-thread post on the
+// fan-out path, once per batch per worker, whatever the number of viewers there.
+struct BatchTask : Task {
+  BatchTask(std::shared_ptr<StreamMirror> m, int f, const MuxedBatch& b)
+      : mirror(std::move(m)), format(f), batch(b) {}
+  void run() override { mirror->deliver(format, batch); }
+  std::shared_ptr<StreamMirror> mirror;
+  int format;
+  MuxedBatch batch;
+};
+
+}  // namespace
+
+Stream::Stream(std::string name, Worker& owner, std::vector<Worker*> workers,
+               const std::vector<OutputFormat>& formats, PublisherInfo publisher,
+               StreamLimits limits)
+    : name_(std::move(name)),
+      owner_(owner),
+      workers_(std::move(workers)),
+      formats_(formats),
+      publisher_(std::move(publisher)),
+      limits_(limits),
+      outputs_(formats.size()),
+      media_(std::make_shared<MediaInfo>()),
+      startMs_(uv_now(owner.loop())),
+      viewers_(new std::atomic<int>[formats.size()]) {
+  for (size_t i = 0; i < workers_.size(); ++i)
+    mirrors_.push_back(std::make_shared<StreamMirror>(formats.size()));
+  for (auto& o : outputs_) o.wanted.assign(workers_.size(), 0);
+  for (size_t i = 0; i < formats.size(); ++i) viewers_[i] = 0;
+}
+
+Stream::~Stream() = default;
+
+void Stream::setMediaInfo(MediaInfoPtr info) {
+  std::atomic_store(&media_, std::move(info));
+  // New codec parameters: cached GOPs were made for the old ones. New viewers wait for the next
+  // keyframe; existing ones get the new configuration in-band.
+  resetCaches();
+  gopValid_ = false;
+  for (auto& out : outputs_) {
+    if (out.muxer) out.header = out.muxer->header(*media_);
+  }
+}
+
+void Stream::resetCaches() {
+  gopFrames_.clear();
+  gopBytes_ = 0;
+  for (auto& out : outputs_) out.gop.clear();
+}
+
+void Stream::pushFrame(const Frame& f) {
+  if (ended_) return;
+  const bool hasVideo = media_->video.has_value();
+  if (!f.flags.config) {
+    if (f.kind == MediaKind::kVideo && f.flags.key) {
+      resetCaches();
+      gopValid_ = true;
+    } else if (!hasVideo) {
+      resetCaches();  // audio only: every frame is a starting point
+      gopValid_ = true;
+    }
+    if (gopValid_) {
+      gopBytes_ += f.data.size();
+      if (gopBytes_ > limits_.gopCacheMaxBytes) {
+        spdlog::warn("stream {}: GOP over {} bytes, not cached until the next keyframe", name_,
+                     limits_.gopCacheMaxBytes);
+        resetCaches();
+        gopValid_ = false;
+      } else {
+        gopFrames_.push_back(f);
+      }
+    }
+  }
+
+  for (auto& sink : frameSinks_) sink->onFrame(f);
+
+  for (size_t i = 0; i < outputs_.size(); ++i) {
+    Output& out = outputs_[i];
+    if (out.totalWanted > 0) muxInto(static_cast<int>(i), out, f, true);
+  }
+
+  // Statistics over one-second windows.
+  uint64_t now = owner_.nowMs();
+  ++windowFrames_;
+  windowBytes_ += f.data.size();
+  if (windowStartMs_ == 0) windowStartMs_ = now;
+  if (now - windowStartMs_ >= 1000) {
+    std::lock_guard lk(statsMu_);
+    double secs = (now - windowStartMs_) / 1000.0;
+    kbps_ = windowBytes_ * 8 / 1000.0 / secs;
+    frames_ += windowFrames_;
+    bytesIn_ += windowBytes_;
+    windowStartMs_ = now;
+    windowFrames_ = windowBytes_ = 0;
+  }
+  if (f.kind == MediaKind::kVideo && !f.flags.config) ++videoWindowFrames_;
+  if (now - videoWindowStartMs_ >= 2000) {
+    std::lock_guard lk(statsMu_);
+    if (videoWindowStartMs_) fps_ = videoWindowFrames_ * 1000.0 / (now - videoWindowStartMs_);
+    videoWindowStartMs_ = now;
+    videoWindowFrames_ = 0;
+  }
+}
+
+void Stream::muxInto(int format, Output& out, const Frame& f, bool fanOut) {
+  BufferRef bytes = out.muxer->mux(f, *media_);
+  if (!bytes) return;
+  MuxedBatch b{std::move(bytes), f.dts, f.kind, f.kind == MediaKind::kVideo && f.flags.key,
+               f.flags.config};
+  // The muxed GOP follows the frame cache exactly.
+  if (!f.flags.config && gopValid_ && !gopFrames_.empty()) out.gop.push_back(b);
+  if (!fanOut) return;
+  for (size_t w = 0; w < workers_.size(); ++w) {
+    if (out.wanted[w] == 0) continue;
+    if (workers_[w] == &owner_)
+      mirrors_[w]->deliver(format, b);
+    else
+      workers_[w]->post(new BatchTask(mirrors_[w], format, b));
+  }
+}
+
+void Stream::prime(Output& out) {
+  out.gop.clear();
+  out.header = out.muxer->header(*media_);
+  for (const Frame& f : gopFrames_) {
+    BufferRef bytes = out.muxer->mux(f, *media_);
+    if (bytes)
+      out.gop.push_back(MuxedBatch{std::move(bytes), f.dts, f.kind,
+                                   f.kind == MediaKind::kVideo && f.flags.key, false});
+  }
+  out.primed = true;
+}
+
+void Stream::end() {
+  if (ended_) return;
+  ended_ = true;
+  for (auto& sink : frameSinks_) sink->onStreamEnd();
+  for (size_t w = 0; w < workers_.size(); ++w) {
+    auto mirror = mirrors_[w];
+    workers_[w]->run([mirror] { mirror->end(); });
+  }
+  resetCaches();
+}
+
+void Stream::addFrameSink(std::unique_ptr<FrameSink> sink) {
+  sink->onMediaInfo(media_);
+  frameSinks_.push_back(std::move(sink));
+}
+
+void Stream::kick() {
+  auto self = shared_from_this();
+  owner_.run([self] {
+    if (self->kick_) self->kick_();
+  });
+}
+
+StreamStats Stream::stats() const {
+  StreamStats s;
+  s.media = mediaInfo();
+  {
+    std::lock_guard lk(statsMu_);
+    s.fps = fps_;
+    s.bitrateKbps = kbps_;
+    s.frames = frames_;
+    s.bytesIn = bytesIn_;
+  }
+  s.uptimeSec = (uv_now(owner_.loop()) - startMs_) / 1000.0;
+  for (size_t i = 0; i < formats_.size(); ++i) s.viewers.push_back(viewers_[i].load());
+  return s;
+}
+
+void Stream::attach(Viewer* v, int format, Worker& w) {
+  viewers_[format].fetch_add(1);
+  mirrors_[w.index()]->add(v, format);
+  auto self = shared_from_this();
+  int wi = w.index();
+  owner_.run([self, format, wi] { self->onAttach(format, wi); });
+}
+
+void Stream::detach(Viewer* v, int format, Worker& w) {
+  viewers_[format].fetch_sub(1);
+  mirrors_[w.index()]->remove(v, format);
+  auto self = shared_from_this();
+  int wi = w.index();
+  owner_.run([self, format, wi] { self->onDetach(format, wi); });
+}
+
+void Stream::onAttach(int format, int wi) {
+  Output& out = outputs_[format];
+  if (ended_) {
+    workers_[wi]->run([m = mirrors_[wi]] { m->end(); });
+    return;
+  }
+  if (!out.muxer) out.muxer = formats_[format].createMuxer();
+  if (!out.primed) prime(out);
+  ++out.wanted[wi];
+  ++out.totalWanted;
+  auto mirror = mirrors_[wi];
+  if (workers_[wi] == &owner_) {
+    mirror->join(format, out.header, out.gop);
+  } else {
+    workers_[wi]->post([mirror, format, header = out.header, gop = out.gop] {
+      mirror->join(format, header, gop);
+    });
+  }
+}
+
+void Stream::onDetach(int format, int wi) {
+  Output& out = outputs_[format];
+  if (out.wanted[wi] > 0) {
+    --out.wanted[wi];
+    --out.totalWanted;
+  }
+  if (out.totalWanted == 0) {  // stop muxing; prime again for the next viewer
+    out.primed = false;
+    out.gop.clear();
+  }
+}
+
+Result<StreamPtr> StreamRegistry::publish(const std::string& name, Worker& owner,
+                                          PublisherInfo publisher) {
+  std::lock_guard lk(mu_);
+  if (auto it = streams_.find(name); it != streams_.end()) {
+    const auto& p = it->second->publisher();
+    return Status::error("stream '" + name + "' is already being published by " + p.protocol +
+                         " " + p.peer);
+  }
+  auto s = std::make_shared<Stream>(name, owner, workers_, formats_, std::move(publisher), limits_);
+  streams_.emplace(name, s);
+  return s;
+}
+
+StreamPtr StreamRegistry::find(const std::string& name) const {
+  std::lock_guard lk(mu_);
+  auto it = streams_.find(name);
+  return it == streams_.end() ? nullptr : it->second;
+}
+
+void StreamRegistry::remove(const Stream& stream) {
+  std::lock_guard lk(mu_);
+  auto it = streams_.find(stream.name());
+  if (it != streams_.end() && it->second.get() == &stream) streams_.erase(it);
+}
+
+std::vector<StreamPtr> StreamRegistry::list() const {
+  std::lock_guard lk(mu_);
+  std::vector<StreamPtr> out;
+  for (auto& [_, s] : streams_) out.push_back(s);
+  return out;
+}
+
+}  // namespace xl

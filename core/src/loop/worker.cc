@@ -1,0 +1,82 @@
+#include "xueliang/worker.h"
+
+#include <spdlog/spdlog.h>
+
+namespace xl {
+namespace {
+
+struct FunctionTask : Task {
+  explicit FunctionTask(std::function<void()> f) : fn(std::move(f)) {}
+  void run() override { fn(); }
+  std::function<void()> fn;
+};
+
+}  // namespace
+
+Worker::Worker(int index) : index_(index), readScratch_(new uint8_t[kReadScratch]) {
+  uv_loop_init(&loop_);
+  uv_async_init(&loop_, wake_.make(), [](uv_async_t* a) { static_cast<Worker*>(a->data)->drain(); });
+  wake_.get()->data = this;
+  uv_timer_init(&loop_, tick_.make());
+  tick_.get()->data = this;
+}
+
+Worker::~Worker() {
+  if (thread_.joinable()) stop();
+  wake_.reset();
+  tick_.reset();
+  uv_run(&loop_, UV_RUN_NOWAIT);  // let close callbacks free the handles
+  if (uv_loop_close(&loop_) != 0) spdlog::warn("worker {}: loop closed with live handles", index_);
+}
+
+void Worker::start() {
+  uv_timer_start(
+      tick_.get(),
+      [](uv_timer_t* t) {
+        auto* self = static_cast<Worker*>(t->data);
+        for (auto& fn : self->tickers_) fn();
+      },
+      1000, 1000);
+  thread_ = std::thread([this] {
+    threadId_.store(std::this_thread::get_id());
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    drain();
+  });
+}
+
+void Worker::stop(std::function<void()> onStop) {
+  if (!thread_.joinable()) return;
+  post([this, onStop = std::move(onStop)] {
+    if (onStop) onStop();
+    tickers_.clear();
+    uv_timer_stop(tick_.get());
+    // The inbox stays usable (unreferenced) so late posts from other threads are safe; the loop
+    // ends once every handle the sessions own is closed, which their owners do in onStop.
+    uv_unref(reinterpret_cast<uv_handle_t*>(wake_.get()));
+    uv_unref(reinterpret_cast<uv_handle_t*>(tick_.get()));
+  });
+  thread_.join();
+}
+
+void Worker::post(Task* task) {
+  inbox_.push(task);
+  uv_async_send(wake_.get());
+}
+
+void Worker::post(std::function<void()> fn) { post(new FunctionTask(std::move(fn))); }
+
+void Worker::run(std::function<void()> fn) {
+  if (inThisThread())
+    fn();
+  else
+    post(std::move(fn));
+}
+
+void Worker::drain() {
+  while (Task* t = inbox_.pop()) {
+    t->run();
+    delete t;
+  }
+}
+
+}  // namespace xl

@@ -1,0 +1,198 @@
+#include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "xueliang/connection.h"
+
+namespace xl {
+namespace {
+constexpr int kMaxIov = 64;
+constexpr int kReadsPerWakeup = 4;  // fairness between connections of one worker
+}  // namespace
+
+TcpConnection::TcpConnection(Worker& worker, int fd, std::string peer)
+    : worker_(worker), fd_(fd), peer_(std::move(peer)), ring_(8) {}
+
+TcpConnection::~TcpConnection() {
+  if (!closedNotified_ && fd_ >= 0) {
+    // Destroyed without a close (worker shutdown): release the socket now.
+    handler_ = nullptr;
+    poll_.reset();
+    ::close(fd_);
+  }
+}
+
+void TcpConnection::start(ConnectionHandler* handler) {
+  handler_ = handler;
+  uv_poll_init(worker_.loop(), poll_.make(), fd_);
+  poll_.get()->data = this;
+  lastProgressMs_ = worker_.nowMs();
+  updatePoll();
+}
+
+void TcpConnection::updatePoll() {
+  if (state_ == State::kClosing || !poll_) return;
+  int want = count_ ? UV_WRITABLE : 0;
+  if (state_ == State::kOpen) want |= UV_READABLE;
+  if (want != pollEvents_) startPoll(want);
+}
+
+void TcpConnection::startPoll(int events) {
+  pollEvents_ = events;
+  if (events == 0) {
+    uv_poll_stop(poll_.get());
+    return;
+  }
+  uv_poll_start(poll_.get(), events, [](uv_poll_t* p, int status, int ev) {
+    static_cast<TcpConnection*>(p->data)->onPoll(status, ev);
+  });
+}
+
+void TcpConnection::onPoll(int status, int events) {
+  if (status < 0) {
+    close("socket error");
+    return;
+  }
+  if (events & UV_WRITABLE) flush();
+  if ((events & UV_READABLE) && state_ == State::kOpen) readAll();
+}
+
+void TcpConnection::readAll() {
+  uint8_t* buf = worker_.readScratch();
+  for (int i = 0; i < kReadsPerWakeup && state_ == State::kOpen; ++i) {
+    ssize_t n = ::recv(fd_, buf, Worker::kReadScratch, 0);
+    if (n > 0) {
+      bytesIn_ += n;
+      worker_.stats().bytesIn.add(n);
+      handler_->onData(buf, static_cast<size_t>(n));
+      if (static_cast<size_t>(n) < Worker::kReadScratch) break;
+      continue;
+    }
+    if (n == 0) {
+      close(nullptr);
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      close("read error");
+    }
+    break;
+  }
+}
+
+void TcpConnection::queue(const BufferRef& buf, int64_t mediaDtsMs) {
+  queue(buf, 0, buf.size(), mediaDtsMs);
+}
+
+void TcpConnection::queue(const BufferRef& buf, size_t offset, size_t len, int64_t mediaDtsMs) {
+  if (state_ == State::kClosing || len == 0) return;
+  if (count_ == ring_.size()) {
+    std::vector<Item> bigger(ring_.size() * 2);
+    for (size_t i = 0; i < count_; ++i) bigger[i] = std::move(at(i));
+    ring_ = std::move(bigger);
+    head_ = 0;
+  }
+  if (count_ == 0) lastProgressMs_ = worker_.nowMs();
+  Item& it = ring_[(head_ + count_) & (ring_.size() - 1)];
+  it.buf = buf;
+  it.offset = static_cast<uint32_t>(offset);
+  it.len = static_cast<uint32_t>(len);
+  it.dts = mediaDtsMs;
+  ++count_;
+  queuedBytes_ += len;
+  if (mediaDtsMs >= 0) newestDts_ = mediaDtsMs;
+}
+
+void TcpConnection::flush() {
+  if (state_ == State::kClosing) return;
+  bool wrote = false;
+  while (count_) {
+    iovec iov[kMaxIov];
+    int n = static_cast<int>(std::min<size_t>(count_, kMaxIov));
+    for (int i = 0; i < n; ++i) {
+      const Item& it = at(i);
+      iov[i].iov_base = const_cast<uint8_t*>(it.buf.data() + it.offset);
+      iov[i].iov_len = it.len;
+    }
+    ssize_t w = ::writev(fd_, iov, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      close("write error");
+      return;
+    }
+    wrote = true;
+    size_t left = static_cast<size_t>(w);
+    bytesOut_ += left;
+    worker_.stats().bytesOut.add(left);
+    queuedBytes_ -= left;
+    while (left) {
+      Item& it = at(0);
+      if (left >= it.len) {
+        left -= it.len;
+        it.buf = BufferRef();
+        head_ = (head_ + 1) & (ring_.size() - 1);
+        --count_;
+      } else {
+        it.offset += static_cast<uint32_t>(left);
+        it.len -= static_cast<uint32_t>(left);
+        left = 0;
+      }
+    }
+  }
+  if (wrote) lastProgressMs_ = worker_.nowMs();
+  if (count_ == 0) {
+    newestDts_ = -1;
+    if (state_ == State::kDraining) {
+      close(nullptr);
+      return;
+    }
+    if (wrote && handler_) handler_->onDrained();
+  }
+  updatePoll();
+}
+
+int64_t TcpConnection::queuedMediaMs() const {
+  if (newestDts_ < 0) return 0;
+  for (size_t i = 0; i < count_; ++i) {
+    if (at(i).dts >= 0) return newestDts_ - at(i).dts;
+  }
+  return 0;
+}
+
+void TcpConnection::closeAfterFlush() {
+  if (state_ != State::kOpen) return;
+  state_ = State::kDraining;  // no more reads; close once the queue is written
+  flush();
+}
+
+void TcpConnection::close(const char* reason) {
+  if (state_ == State::kClosing) return;
+  state_ = State::kClosing;
+  uv_poll_t* p = poll_.release();
+  if (!p) {
+    finishClose();
+    return;
+  }
+  // The close callback frees the handle, then closes the socket and tells the handler.
+  uv_poll_stop(p);
+  uv_close(reinterpret_cast<uv_handle_t*>(p), [](uv_handle_t* h) {
+    auto* self = static_cast<TcpConnection*>(h->data);
+    delete reinterpret_cast<uv_poll_t*>(h);
+    if (self) self->finishClose();
+  });
+}
+
+void TcpConnection::finishClose() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  while (count_) {
+    at(0).buf = BufferRef();
+    head_ = (head_ + 1) & (ring_.size() - 1);
+    --count_;
+  }
+  queuedBytes_ = 0;
+  closedNotified_ = true;
+  if (handler_) handler_->onClosed();
+}
+
+}  // namespace xl

@@ -1,0 +1,26 @@
+// The server's own settings: the top-level keys, [limits], [[sources]] and [plugins].order.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "../source/file_source.h"
+#include "xueliang/config.h"
+#include "xueliang/stream.h"
+#include "xueliang/viewer_output.h"
+
+namespace xl {
+
+struct ServerConfig {
+  int workers = 0;  // 0: one per CPU
+  std::string logLevel = "info";
+  ViewerLimits viewer;
+  StreamLimits stream;
+  std::vector<FileSourceConfig> sources;
+  std::vector<std::string> pluginOrder;
+};
+
+// Reads the server's keys from the root section. `baseDir` resolves relative source paths.
+ServerConfig readServerConfig(ConfigSection& root, const std::string& baseDir);
+
+}  // namespace xl

@@ -1,0 +1,85 @@
+// The RTMP module: RTMP publish and play on port 1935, and HTTP-FLV play on the HTTP server.
+#include <spdlog/spdlog.h>
+
+#include "http/http_server.h"
+#include "rtmp/flv_session.h"
+#include "rtmp/rtmp_muxer.h"
+#include "rtmp/rtmp_session.h"
+
+namespace xl::rtmp {
+namespace {
+
+class RtmpModule : public ProtocolModule {
+ public:
+  std::string_view name() const override { return "rtmp"; }
+  bool enabled() const override { return settings_.enabled; }
+
+  void configure(ConfigSection& s, bool apply) override {
+    RtmpSettings next;
+    next.enabled = s.boolean("enabled", true);
+    next.listen = s.string("listen", next.listen);
+    if (auto hp = parseHostPort(next.listen); !hp) s.error("listen", hp.message());
+    next.chunkSize = static_cast<uint32_t>(s.integer("chunk_size", 4096, 128, 65536));
+    next.idleTimeoutMs = static_cast<uint64_t>(s.integer("idle_timeout_ms", 30000, 1000, 3600000));
+    next.maxMessageSize =
+        static_cast<uint32_t>(s.integer("max_message_size", 8 << 20, 64 << 10, 64 << 20));
+    bool flv = s.boolean("http_flv", true);
+    if (apply) {
+      settings_ = next;
+      httpFlv_ = flv;
+    }
+  }
+
+  Status startWorker(Worker& w, ServerContext& ctx) override {
+    if (listeners_.size() <= static_cast<size_t>(w.index())) listeners_.resize(w.index() + 1);
+    auto l = std::make_unique<TcpListener>(w, [this, &w, &ctx](int fd, std::string peer) {
+      (new RtmpSession(ctx, settings_, format_, w, fd, std::move(peer)))->start();
+    });
+    std::string address = settings_.listen;
+    if (boundPort_) address = parseHostPort(address)->first + ":" + std::to_string(boundPort_);
+    if (Status s = l->listen(address); !s) return s;
+    boundPort_ = l->port();
+    if (w.index() == 0) spdlog::info("rtmp: listening on {}", address);
+    listeners_[w.index()] = std::move(l);
+    return Status::ok();
+  }
+
+  void stopWorker(Worker& w) override {
+    if (static_cast<size_t>(w.index()) < listeners_.size()) listeners_[w.index()].reset();
+  }
+
+  const RtmpSettings& settings() const { return settings_; }
+  bool httpFlv() const { return httpFlv_; }
+  void setFormat(int f) { format_ = f; }
+
+ private:
+  RtmpSettings settings_;
+  bool httpFlv_ = true;
+  int format_ = -1;
+  std::vector<std::unique_ptr<TcpListener>> listeners_;
+  int boundPort_ = 0;
+};
+
+}  // namespace
+}  // namespace xl::rtmp
+
+namespace xl {
+
+void registerRtmpModule(ModuleRegistry& registry) {
+  auto module = std::make_unique<rtmp::RtmpModule>();
+  rtmp::RtmpModule* m = module.get();
+  m->setFormat(registry.addOutputFormat(
+      {"rtmp", [m] { return std::make_unique<rtmp::RtmpMuxer>(m->settings().chunkSize); }}));
+  int flv = registry.addOutputFormat({"flv", [] { return std::make_unique<rtmp::FlvMuxer>(); }});
+  if (auto* http = registry.find<http::HttpModule>("http")) {
+    http->addRoute(
+        {"GET"}, [](std::string_view p) { return p.ends_with(".flv"); },
+        [m, flv](http::HttpExchange& ex) {
+          if (!m->httpFlv()) return ex.respond(404, "text/plain", "HTTP-FLV is disabled\n");
+          rtmp::FlvSession::serve(ex, flv);
+        });
+  }
+  registry.addProtocol(std::move(module));
+}
+
+}  // namespace xl

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 (bookworm) packages Xueliang needs to build, test, fuzz and benchmark.
+# Idempotent: asks dpkg which packages are missing (one dpkg-query call) and only then runs
+# apt-get; a fully provisioned machine returns in well under a second without touching apt.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake pkg-config git clang clang-format libclang-rt-14-dev
+  # libraries
+  libuv1-dev libssl-dev libsrtp2-dev libusrsctp-dev
+  libavformat-dev libavcodec-dev libavutil-dev libjemalloc-dev
+  libtomlplusplus-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # integration tests: real clients, process and socket inspection
+  ffmpeg python3 procps iproute2
+)
+
+missing=()
+# One dpkg-query for all names; unknown packages go to stderr and are simply absent from stdout.
+declare -A installed=()
+while read -r name status; do
+  [[ "$status" == "install ok installed" ]] && installed["$name"]=1
+done < <(dpkg-query -W -f='${Package} ${Status}\n' "${PACKAGES[@]}" 2>/dev/null || true)
+for p in "${PACKAGES[@]}"; do
+  [[ -n "${installed[$p]:-}" ]] || missing+=("$p")
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=()
+if [[ "$(id -u)" -ne 0 ]]; then
+  if command -v sudo >/dev/null 2>&1; then
+    SUDO=(sudo)
+  else
+    echo "install-deps: not root and no sudo; install manually: apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
