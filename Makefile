@@ -22,8 +22,9 @@ all: build
 
 deps: $(DEPS_STAMP)
 
-$(DEPS_STAMP): scripts/install-deps.sh
+$(DEPS_STAMP): scripts/install-deps.sh scripts/install-browser-deps.sh
 	bash scripts/install-deps.sh
+	bash scripts/install-browser-deps.sh
 	@mkdir -p $(@D) && touch $@
 
 build: deps

@@ -9,6 +9,7 @@ void forEachHeaderTag(const MediaInfo& info,
   if (info.video) {
     m.width = info.video->width;
     m.height = info.video->height;
+    m.framerate = info.video->fps;
     m.videoCodecId = info.video->codec == Codec::kH264 ? kFlvCodecAvc : fourcc("hvc1");
   }
   if (info.audio) {

@@ -122,7 +122,10 @@ Status RtmpSession::onMessage(RtmpMessage&& m) {
       return role_ == Role::kPublisher ? onVideo(m) : Status::ok();
     case kMsgAudio:
       return role_ == Role::kPublisher ? onAudio(m) : Status::ok();
-    default:  // acknowledgements, metadata (@setDataFrame): we derive our own metadata
+    case kMsgDataAmf0:
+      if (role_ == Role::kPublisher) onMetadata(m);
+      return Status::ok();
+    default:  // acknowledgements, shared objects
       return Status::ok();
   }
 }
@@ -278,6 +281,24 @@ void RtmpSession::startPlay(const std::string& name) {
   stream_->attach(this, format_, worker_);
 }
 
+void RtmpSession::onMetadata(const RtmpMessage& m) {
+  // ["@setDataFrame", "onMetaData", {...}] or ["onMetaData", {...}]: only the declared frame rate
+  // is taken; everything else we derive from the codec configuration.
+  auto values = amf0::decodeAll(m.payload.span());
+  if (!values) return;
+  for (const Amf0Value& v : *values) {
+    if (const Amf0Value* rate = v.isMap() ? v.get("framerate") : nullptr) {
+      double fps = rate->asNumber();
+      if (fps > 0 && fps <= 1000) declaredFps_ = fps;
+      if (media_.video && media_.video->fps != declaredFps_) {
+        MediaInfo next = media_;
+        next.video->fps = declaredFps_;
+        updateMedia(std::move(next));
+      }
+    }
+  }
+}
+
 int64_t RtmpSession::extendTimestamp(uint32_t ts) {
   // RTMP time is 32-bit milliseconds (§5.3.1.1); keep a 64-bit timeline across the wrap.
   if (haveTs_ && ts < lastTs_ && lastTs_ - ts > 0x80000000u) tsWrap_ += int64_t(1) << 32;
@@ -303,6 +324,7 @@ Status RtmpSession::onVideo(const RtmpMessage& m) {
     if (!track) return Status::error("video sequence header: " + track.message());
     MediaInfo next = media_;
     next.video = *track;
+    next.video->fps = declaredFps_;
     updateMedia(std::move(next));
     Frame f{MediaKind::kVideo, tag->codec, dts, dts, {true, true, false}, record};
     stream_->pushFrame(f);

@@ -53,6 +53,7 @@ class RtmpSession : public ConnectionHandler, public Session, public Viewer {
   void startPlay(const std::string& name);
   Status onVideo(const RtmpMessage& m);
   Status onAudio(const RtmpMessage& m);
+  void onMetadata(const RtmpMessage& m);
   void updateMedia(MediaInfo next);
   int64_t extendTimestamp(uint32_t ts);
   void sendStatus(std::string_view level, std::string_view code, std::string_view description);
@@ -86,6 +87,7 @@ class RtmpSession : public ConnectionHandler, public Session, public Viewer {
   int64_t tsWrap_ = 0;
   uint32_t lastTs_ = 0;
   bool haveTs_ = false;
+  double declaredFps_ = 0;
   uint32_t peerWindow_ = 0;
   uint64_t lastAck_ = 0;
 };

@@ -8,9 +8,7 @@ processes logging packets.
 
 import socket
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 import xl
 
@@ -71,6 +69,8 @@ class FanoutTest(xl.ServerTestCase):
 
     def _assert_full_rate(self, counts, seconds, what):
         expected = xl.DEMO_FPS * seconds
+        xl.note(f"{what}: {len(counts)} viewers, video frames in {seconds:.2f}s: min {min(counts)} "
+                f"median {statistics.median(counts)} max {max(counts)} (expected {expected:.0f})")
         low = [(i, c) for i, c in enumerate(counts) if c < 0.9 * expected]
         self.assertEqual(low, [], f"{what}: {len(low)} of {len(counts)} viewers got < 90% of "
                          f"{expected:.0f} frames in {seconds}s (viewer, frames); median "
@@ -107,7 +107,7 @@ class FanoutTest(xl.ServerTestCase):
         self.assertServerAlive()
 
     def test_stalled_viewer_is_isolated_dropped_and_disconnected(self):
-        tmp = Path(tempfile.mkdtemp(prefix="xl-heavy-"))
+        tmp = self.make_tmpdir()
         clip = xl.make_clip(tmp / "heavy.mp4", width=640, height=360, seconds=4, noise=40, qp=24)
         rate = xl.clip_bitrate(clip)
         self.assertGreaterEqual(rate, MIN_HEAVY_BITRATE,
@@ -153,6 +153,8 @@ class FanoutTest(xl.ServerTestCase):
 
         self._assert_full_rate(counts, t1 - t0, "viewers next to a stalled one")
         growth = rss_max - rss0
+        xl.note(f"stall: clip {rate / 1e6:.1f} Mbit/s, RSS {rss0 / MiB:.1f} -> max {rss_max / MiB:.1f} MiB "
+                f"(+{growth / MiB:.1f}), drops {drops0:.0f} -> {m1.get('xueliang_viewer_drops_total'):.0f}")
         self.assertLess(growth, RSS_GROWTH_LIMIT,
                         f"RSS grew {growth / MiB:.1f} MiB (from {rss0 / MiB:.1f} MiB) during a "
                         f"{STALL_WINDOW_S:.0f}s stall of a {rate / 1e6:.0f} Mbit/s stream")

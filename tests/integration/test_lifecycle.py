@@ -13,13 +13,14 @@ from pathlib import Path
 import xl
 
 
-def check_config(text: str) -> tuple[Path, subprocess.CompletedProcess]:
-    """Writes text to a temp file and runs `xueliang --check -c FILE`."""
-    path = Path(tempfile.mkdtemp(prefix="xl-check-")) / "xueliang.toml"
-    path.write_text(text)
-    r = subprocess.run([str(xl.require_binary()), "--check", "-c", str(path)], capture_output=True,
-                       timeout=xl.scaled(10), stdin=subprocess.DEVNULL)
-    return path, r
+def check_config(text: str) -> tuple[str, subprocess.CompletedProcess]:
+    """Writes text to a temp file and runs `xueliang --check -c FILE`: (file name, result)."""
+    with tempfile.TemporaryDirectory(prefix="xl-check-") as d:
+        path = Path(d) / "xueliang.toml"
+        path.write_text(text)
+        r = subprocess.run([str(xl.require_binary()), "--check", "-c", str(path)],
+                           capture_output=True, timeout=xl.scaled(10), stdin=subprocess.DEVNULL)
+    return path.name, r
 
 
 def good_config() -> str:
@@ -34,14 +35,15 @@ class ConfigCheckTest(unittest.TestCase):
         xl.require_binary()
 
     def test_check_good_config(self):
-        path, r = check_config(good_config())
+        text = good_config()
+        _, r = check_config(text)
         self.assertEqual(r.returncode, 0, f"--check rejected a good config:\n{r.stderr.decode()}"
-                                          f"\n{path.read_text()}")
+                                          f"\n{text}")
 
     def _assert_rejected_at(self, text, line, what):
-        path, r = check_config(text)
+        fname, r = check_config(text)
         self.assertNotEqual(r.returncode, 0, f"--check accepted a config with {what}")
-        where = f"{path.name}:{line}"
+        where = f"{fname}:{line}"
         err = r.stderr.decode(errors="replace")
         out = r.stdout.decode(errors="replace")
         self.assertIn(where, err, f"stderr must say where the problem is ({where}); "
@@ -123,7 +125,8 @@ class MalformedInputTest(xl.ServerTestCase):
         reader = xl.HttpFlvReader(self.server, "live/demo")
         reader.read_for(xl.scaled(5.0), until=lambda r: r.flv.video_frames >= 5)
         reader.close()
-        self.assertGreaterEqual(reader.flv.video_frames, 5, "HTTP-FLV play of live/demo failed")
+        self.assertGreaterEqual(reader.flv.video_frames, 5, "HTTP-FLV play of live/demo failed: "
+                                f"status {reader.status}, {reader.close_reason or 'open'}")
         s = xl.probe(self.server.rtmp_url("live/demo"))
         self.assertEqual(s["video"]["codec_name"], "h264", "RTMP play of live/demo failed")
 

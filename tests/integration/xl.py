@@ -186,7 +186,7 @@ def replace_line(text: str, prefix: str, line: str) -> tuple[str, int]:
 # Processes
 # --------------------------------------------------------------------------------------------
 
-_live_procs: list[subprocess.Popen] = []  # every client process started, killed by kill_all()
+_live_procs: list["Proc"] = []  # every client process started and not yet cleaned up
 
 
 class Proc:
@@ -201,7 +201,7 @@ class Proc:
             argv, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE if stdout_pipe else self._log, stderr=self._log,
             env=client_env())
-        _live_procs.append(self.popen)
+        _live_procs.append(self)
 
     @property
     def pid(self) -> int:
@@ -247,22 +247,26 @@ class Proc:
     def cleanup(self):
         self.stop(signal.SIGKILL)
         if self.popen.stdout:
-            self.popen.stdout.close()
+            with contextlib.suppress(OSError):
+                self.popen.stdout.close()
         self._log.close()
         with contextlib.suppress(OSError):
             os.unlink(self._log.name)
         with contextlib.suppress(ValueError):
-            _live_procs.remove(self.popen)
+            _live_procs.remove(self)
 
 
 def kill_all() -> None:
+    """Kills every client process still around and removes its log."""
     for p in list(_live_procs):
-        if p.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                p.kill()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                p.wait(timeout=5)
+        p.cleanup()
     _live_procs.clear()
+
+
+def note(msg: str) -> None:
+    """Measured values worth seeing in the test output (thresholds are tuned from these)."""
+    sys.stderr.write(f"  [xl] {msg}\n")
+    sys.stderr.flush()
 
 
 # --------------------------------------------------------------------------------------------
@@ -298,6 +302,8 @@ class Server:
         self.binary = require_binary()
         self.tmp = Path(tempfile.mkdtemp(prefix="xueliang-it-"))
         self.rtmp_port, self.http_port = free_ports(2)
+        sources = config.get("sources")
+        self.source_names = [n for n, _ in sources] if sources is not None else ["live/demo"]
         self.config_text = render_config(rtmp_port=self.rtmp_port, http_port=self.http_port, **config)
         self.config_path = self.tmp / "xueliang.toml"
         self.config_path.write_text(self.config_text)
@@ -320,6 +326,12 @@ class Server:
                     f"xueliang did not accept {what} connections on {HOST}:{port} within {t:.0f}s"
                     f" (exit code {rc})\n--- config {self.config_path}\n{self.config_text}"
                     f"--- log\n{self.log_tail()}")
+        for name in self.source_names:  # ready = listening and the file sources published
+            try:
+                self.wait_stream(name, timeout=timeout)
+            except AssertionError:
+                self.kill()
+                raise
         return self
 
     def stop(self, timeout: float = 5.0, expect_rc: int | None = 0) -> float:
@@ -454,8 +466,9 @@ class Server:
         return Metrics(r.body.decode("utf-8"), r.headers.get("content-type", ""))
 
     def wait_stream(self, name: str, timeout: float = 10.0, publisher: "Proc | None" = None) -> None:
-        """Waits until `name` is published. Uses the admin API when it answers; without one it
-        falls back to a fixed delay, so the protocol tests don't depend on the API."""
+        """Waits until `name` is published and its video track is known (a viewer joining now
+        gets media at once). Uses the admin API when it answers; without one it falls back to a
+        fixed delay, so the protocol tests don't depend on the API."""
         deadline = time.monotonic() + scaled(timeout)
         api_ok = True
         while time.monotonic() < deadline:
@@ -463,7 +476,8 @@ class Server:
                 raise AssertionError(f"publisher of {name} exited early:\n{publisher.describe()}")
             if api_ok:
                 try:
-                    if name in self.streams():
+                    entry = self.streams().get(name)
+                    if entry is not None and (entry.get("video") or "video" not in entry):
                         return
                 except (AssertionError, KeyError, TypeError, ValueError, OSError):
                     api_ok = False
@@ -607,6 +621,8 @@ class PacketLog:
     def stop(self) -> "PacketLog":
         self.proc.stop(signal.SIGKILL)
         self._thread.join(timeout=5)
+        if self.proc.popen.stdout and not self._thread.is_alive():
+            self.proc.popen.stdout.close()
         return self
 
     def video(self) -> list[Packet]:
@@ -973,6 +989,11 @@ class ServerTestCase(unittest.TestCase):
     def track(self, proc: Proc) -> Proc:
         self.procs.append(proc)
         return proc
+
+    def make_tmpdir(self) -> Path:
+        d = Path(tempfile.mkdtemp(prefix="xl-test-"))
+        self.addCleanup(shutil.rmtree, d, True)
+        return d
 
     def publish(self, name: str, src: Path = DEMO_CLIP, wait: bool = True) -> Proc:
         return self.track(publish(self.server, name, src, wait=wait))

@@ -82,6 +82,7 @@ class BufferWriter {
 
   void reserve(size_t extra);
   void append(const void* p, size_t n) {
+    if (n == 0) return;
     reserve(n);
     std::memcpy(b_->data() + b_->size(), p, n);
     b_->setSize(b_->size() + n);
@@ -106,7 +107,10 @@ class BufferWriter {
     append(t, 4);
   }
   size_t size() const { return b_ ? b_->size() : 0; }
-  uint8_t* data() { return b_->data(); }
+  uint8_t* data() {
+    if (!b_) reserve(0);
+    return b_->data();
+  }
   // Empties the writer but keeps its memory, for scratch use.
   void clear() {
     if (b_) b_->setSize(0);

@@ -111,6 +111,7 @@ class Stream : public std::enable_shared_from_this<Stream> {
   std::vector<Output> outputs_;                         // one per format, owner only
   std::vector<std::unique_ptr<FrameSink>> frameSinks_;
   std::vector<Frame> gopFrames_;  // since the last video keyframe
+  std::vector<std::pair<int, int>> waitingJoins_;  // (format, worker) until a keyframe
   size_t gopBytes_ = 0;
   bool gopValid_ = false;
   bool ended_ = false;
@@ -123,7 +124,8 @@ class Stream : public std::enable_shared_from_this<Stream> {
   double fps_ = 0, kbps_ = 0;
   uint64_t frames_ = 0, bytesIn_ = 0;
   uint64_t windowStartMs_ = 0, windowFrames_ = 0, windowBytes_ = 0;
-  uint64_t videoWindowStartMs_ = 0, videoWindowFrames_ = 0;
+  int64_t videoFirstDts_ = 0;
+  uint64_t videoFrames_ = 0;
   std::unique_ptr<std::atomic<int>[]> viewers_;
 };
 

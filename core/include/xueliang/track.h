@@ -20,6 +20,7 @@ struct VideoTrack {
   int height = 0;
   std::string profile;  // e.g. "High", "Main"
   int level = 0;        // e.g. 31 for 3.1
+  double fps = 0;       // nominal frame rate when the source declares one; 0 if unknown
 };
 
 struct AudioTrack {

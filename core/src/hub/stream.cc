@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace xl {
 namespace {
 
@@ -87,26 +89,36 @@ void Stream::pushFrame(const Frame& f) {
     if (out.totalWanted > 0) muxInto(static_cast<int>(i), out, f, true);
   }
 
-  // Statistics over one-second windows.
+  // Statistics: bitrate over one-second windows of arrival time, frame rate from media time.
   uint64_t now = owner_.nowMs();
-  ++windowFrames_;
   windowBytes_ += f.data.size();
+  ++windowFrames_;
   if (windowStartMs_ == 0) windowStartMs_ = now;
   if (now - windowStartMs_ >= 1000) {
     std::lock_guard lk(statsMu_);
-    double secs = (now - windowStartMs_) / 1000.0;
-    kbps_ = windowBytes_ * 8 / 1000.0 / secs;
+    kbps_ = windowBytes_ * 8.0 / (now - windowStartMs_);
     frames_ += windowFrames_;
     bytesIn_ += windowBytes_;
     windowStartMs_ = now;
     windowFrames_ = windowBytes_ = 0;
   }
-  if (f.kind == MediaKind::kVideo && !f.flags.config) ++videoWindowFrames_;
-  if (now - videoWindowStartMs_ >= 2000) {
-    std::lock_guard lk(statsMu_);
-    if (videoWindowStartMs_) fps_ = videoWindowFrames_ * 1000.0 / (now - videoWindowStartMs_);
-    videoWindowStartMs_ = now;
-    videoWindowFrames_ = 0;
+  if (f.kind == MediaKind::kVideo && !f.flags.config) {
+    if (videoFrames_ == 0 || f.dts < videoFirstDts_) {
+      videoFirstDts_ = f.dts;
+      videoFrames_ = 0;
+    }
+    ++videoFrames_;
+    if (f.dts - videoFirstDts_ >= 2000) {
+      std::lock_guard lk(statsMu_);
+      fps_ = (videoFrames_ - 1) * 1000.0 / static_cast<double>(f.dts - videoFirstDts_);
+      videoFirstDts_ = f.dts;
+      videoFrames_ = 1;
+    }
+  }
+  if (gopValid_ && !waitingJoins_.empty()) {
+    auto waiting = std::move(waitingJoins_);
+    waitingJoins_.clear();
+    for (auto [format, wi] : waiting) onAttach(format, wi);
   }
 }
 
@@ -199,6 +211,12 @@ void Stream::onAttach(int format, int wi) {
     workers_[wi]->run([m = mirrors_[wi]] { m->end(); });
     return;
   }
+  if (!gopValid_) {
+    // Nothing to start on yet (no keyframe since publish or since new codec parameters): the
+    // viewer joins with the first keyframe, by when the codec configuration is known.
+    waitingJoins_.emplace_back(format, wi);
+    return;
+  }
   if (!out.muxer) out.muxer = formats_[format].createMuxer();
   if (!out.primed) prime(out);
   ++out.wanted[wi];
@@ -214,6 +232,11 @@ void Stream::onAttach(int format, int wi) {
 }
 
 void Stream::onDetach(int format, int wi) {
+  auto waiting = std::find(waitingJoins_.begin(), waitingJoins_.end(), std::make_pair(format, wi));
+  if (waiting != waitingJoins_.end()) {  // left before it joined
+    waitingJoins_.erase(waiting);
+    return;
+  }
   Output& out = outputs_[format];
   if (out.wanted[wi] > 0) {
     --out.wanted[wi];

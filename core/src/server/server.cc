@@ -135,6 +135,16 @@ int Server::run() {
       }
     }
   }
+  // Sources publish before the workers run, so their streams exist when the first client comes.
+  for (size_t i = 0; i < config_.sources.size(); ++i) {
+    auto src = std::make_unique<FileSource>(config_.sources[i], ctx_, *raw[i % raw.size()]);
+    if (Status s = src->start(); !s) {
+      spdlog::error("source {}: {}", config_.sources[i].name, s.message());
+      continue;
+    }
+    sources_.push_back(std::move(src));
+  }
+
   for (Worker* w : raw) {
     SessionSet* set = &sessions_[w->index()];
     w->addTicker([w, set] {
@@ -145,15 +155,6 @@ int Server::run() {
     w->start();
   }
   spdlog::info("xueliang started: {} workers, config {}", n, configPath_);
-
-  for (size_t i = 0; i < config_.sources.size(); ++i) {
-    auto src = std::make_unique<FileSource>(config_.sources[i], ctx_, *raw[i % raw.size()]);
-    if (Status s = src->start(); !s) {
-      spdlog::error("source {}: {}", config_.sources[i].name, s.message());
-      continue;
-    }
-    sources_.push_back(std::move(src));
-  }
 
   uv_loop_init(&mainLoop_);
   mainLoop_.data = this;

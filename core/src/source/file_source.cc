@@ -11,34 +11,36 @@ extern "C" {
 #include "xueliang/codec.h"
 
 namespace xl {
-namespace {
-
-using Clock = std::chrono::steady_clock;
 
 struct InputCloser {
   void operator()(AVFormatContext* c) const { avformat_close_input(&c); }
 };
-using Input = std::unique_ptr<AVFormatContext, InputCloser>;
 
-struct PacketFree {
-  void operator()(AVPacket* p) const { av_packet_free(&p); }
-};
-
-struct Opened {
-  Input input;
+// The opened file and what it carries; moved onto the source's thread.
+struct OpenedFile {
+  std::unique_ptr<AVFormatContext, InputCloser> input;
   int video = -1;
   int audio = -1;
   MediaInfo info;
 };
 
-Result<Opened> openFile(const std::string& path) {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct PacketFree {
+  void operator()(AVPacket* p) const { av_packet_free(&p); }
+};
+
+
+Result<OpenedFile> openFile(const std::string& path) {
   AVFormatContext* raw = nullptr;
   if (int rc = avformat_open_input(&raw, path.c_str(), nullptr, nullptr); rc < 0) {
     char err[128];
     av_strerror(rc, err, sizeof err);
     return Status::error(path + ": " + err);
   }
-  Opened o;
+  OpenedFile o;
   o.input.reset(raw);
   if (avformat_find_stream_info(raw, nullptr) < 0) return Status::error(path + ": no stream info");
   for (unsigned i = 0; i < raw->nb_streams; ++i) {
@@ -49,6 +51,8 @@ Result<Opened> openFile(const std::string& path) {
       auto track = videoTrackFromConfig(c, extra);
       if (!track) return Status::error(path + ": video config: " + track.message());
       o.info.video = *track;
+      AVRational rate = raw->streams[i]->avg_frame_rate;
+      if (rate.num > 0 && rate.den > 0) o.info.video->fps = av_q2d(rate);
       o.video = static_cast<int>(i);
     } else if (o.audio < 0 && p->codec_id == AV_CODEC_ID_AAC) {
       auto track = audioTrackFromConfig(Codec::kAAC, extra);
@@ -81,7 +85,15 @@ Status FileSource::start() {
   // Open once up front so a bad file fails start-up with a clear message.
   auto opened = openFile(cfg_.file);
   if (!opened) return opened.status();
-  thread_ = std::thread([this] { run(); });
+  auto s = ctx_.streams->publish(cfg_.name, owner_, PublisherInfo{"file", cfg_.file});
+  if (!s) return s.status();
+  // Called before the owner worker runs (or on it), so touching the stream here is safe.
+  stream_ = *s;
+  stream_->setMediaInfo(std::make_shared<const MediaInfo>(opened->info));
+  stream_->setKickHandler([] { spdlog::info("file sources cannot be kicked; ignoring"); });
+  ctx_.streamStarted(*stream_);
+  spdlog::info("source {}: publishing {}", cfg_.name, cfg_.file);
+  thread_ = std::thread([this, o = std::move(*opened)]() mutable { run(std::move(o)); });
   return Status::ok();
 }
 
@@ -90,26 +102,7 @@ void FileSource::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void FileSource::publishOnWorker(MediaInfoPtr info) {
-  auto s = ctx_.streams->publish(cfg_.name, owner_, PublisherInfo{"file", cfg_.file});
-  if (!s) {
-    spdlog::error("source {}: {}", cfg_.name, s.message());
-    return;
-  }
-  stream_ = *s;
-  stream_->setMediaInfo(std::move(info));
-  stream_->setKickHandler([] { spdlog::info("file sources cannot be kicked; ignoring"); });
-  ctx_.streamStarted(*stream_);
-  spdlog::info("source {}: publishing {}", cfg_.name, cfg_.file);
-}
-
-void FileSource::run() {
-  auto opened = openFile(cfg_.file);
-  if (!opened) return;
-  Opened o = std::move(*opened);
-  auto info = std::make_shared<const MediaInfo>(o.info);
-  owner_.post([this, info] { publishOnWorker(info); });
-
+void FileSource::run(OpenedFile o) {
   std::unique_ptr<AVPacket, PacketFree> pkt(av_packet_alloc());
   const auto start = Clock::now();
   int64_t loopOffset = 0;   // ms added to every timestamp so loops keep time moving forward

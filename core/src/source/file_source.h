@@ -12,6 +12,8 @@
 
 namespace xl {
 
+struct OpenedFile;
+
 struct FileSourceConfig {
   std::string name;  // "{app}/{stream}"
   std::string file;
@@ -22,12 +24,12 @@ class FileSource {
  public:
   FileSource(FileSourceConfig cfg, ServerContext& ctx, Worker& owner);
   ~FileSource();
+  // Opens the file and publishes the stream; call before the owner worker runs.
   Status start();
   void stop();
 
  private:
-  void run();
-  void publishOnWorker(MediaInfoPtr info);
+  void run(struct OpenedFile o);
 
   FileSourceConfig cfg_;
   ServerContext& ctx_;

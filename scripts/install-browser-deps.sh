@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what tests/browser needs: Debian's chromium (the only browser this machine can get;
+# playwright never downloads one here) and, only when no node is on PATH, Debian's nodejs and npm.
+# Idempotent: a provisioned machine returns at once without touching apt.
+set -euo pipefail
+
+packages=()
+dpkg_installed() { [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" == "install ok installed" ]]; }
+
+dpkg_installed chromium || packages+=(chromium)
+# A node from elsewhere (e.g. v20 in /usr/local) is kept: Debian's nodejs is added only without one.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
+
+if [[ ${#packages[@]} -eq 0 ]]; then
+  echo "install-browser-deps: chromium $(chromium --version 2>/dev/null | awk '{print $2}'), node $(node --version), npm $(npm --version) present"
+  exit 0
+fi
+
+echo "install-browser-deps: installing ${packages[*]}"
+SUDO=()
+if [[ "$(id -u)" -ne 0 ]]; then
+  if command -v sudo >/dev/null 2>&1; then
+    SUDO=(sudo)
+  else
+    echo "install-browser-deps: not root and no sudo; install manually: apt-get install ${packages[*]}" >&2
+    exit 1
+  fi
+fi
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${packages[@]}"
