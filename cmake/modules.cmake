@@ -17,9 +17,17 @@ function(xl_unit_test name)
   set_tests_properties(${name} PROPERTIES LABELS unit TIMEOUT 120)
 endfunction()
 
-# xl_fuzzer(NAME SOURCE LIBS...): a libFuzzer target, built with -DXUELIANG_FUZZ=ON (clang).
+# xl_fuzzer(NAME SOURCE LIBS...): a libFuzzer target with -DXUELIANG_FUZZ=ON (clang). In normal
+# builds the same target links a standalone driver and runs as a ctest (label unit) over the
+# seeds in tests/data plus deterministic mutations, so every CI run exercises every parser.
 function(xl_fuzzer name source)
   add_executable(${name} ${source})
   target_link_libraries(${name} PRIVATE ${ARGN})
-  target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+  if(XUELIANG_FUZZ)
+    target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+  else()
+    target_sources(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/fuzz/standalone_main.cc)
+    add_test(NAME fuzz_replay_${name} COMMAND ${name} ${CMAKE_SOURCE_DIR}/tests/data)
+    set_tests_properties(fuzz_replay_${name} PROPERTIES LABELS unit TIMEOUT 300)
+  endif()
 endfunction()

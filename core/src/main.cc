@@ -1,7 +1,7 @@
 // xueliang: media relay server. Usage: xueliang -c conf/xueliang.toml [--check]
-#include <CLI/CLI.hpp>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "server/server.h"
 

@@ -68,6 +68,7 @@ Decision AccessListPlugin::onPlay(const AccessRequest& req, Resume) {
 
 namespace xl {
 void registerAccessListPlugin(ModuleRegistry& registry) {
-  registry.addPluginType("access_list", [] { return std::make_shared<access::AccessListPlugin>(); });
+  registry.addPluginType("access_list",
+                         [] { return std::make_shared<access::AccessListPlugin>(); });
 }
 }  // namespace xl

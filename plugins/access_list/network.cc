@@ -36,7 +36,8 @@ Result<Network> Network::parse(const std::string& cidr) {
   Network n;
   auto slash = cidr.find('/');
   std::string addr = cidr.substr(0, slash);
-  if (!parseAddress(addr, n.v6_, n.addr_)) return Status::error("'" + cidr + "' is not an IP network");
+  if (!parseAddress(addr, n.v6_, n.addr_))
+    return Status::error("'" + cidr + "' is not an IP network");
   int maxPrefix = n.v6_ ? 128 : 32;
   n.prefix_ = maxPrefix;
   if (slash != std::string::npos) {

@@ -14,12 +14,15 @@ std::string streamNameOf(std::string_view path) {
 }  // namespace
 
 void addAdminRoutes(HttpModule& m) {
-  m.addRoute({"GET"}, [](std::string_view p) { return p == "/api/v1/streams"; },
-             [](HttpExchange& ex) { ex.respond(200, kJson, admin::streamsJson(ex.context())); });
+  m.addRoute(
+      {"GET"}, [](std::string_view p) { return p == "/api/v1/streams"; },
+      [](HttpExchange& ex) { ex.respond(200, kJson, admin::streamsJson(ex.context())); });
 
   m.addRoute(
       {"GET", "DELETE"},
-      [](std::string_view p) { return p.starts_with(kStreamsPrefix) && p.size() > kStreamsPrefix.size(); },
+      [](std::string_view p) {
+        return p.starts_with(kStreamsPrefix) && p.size() > kStreamsPrefix.size();
+      },
       [](HttpExchange& ex) {
         std::string name = streamNameOf(ex.request().path);
         if (ex.request().method == "DELETE") {
@@ -36,17 +39,20 @@ void addAdminRoutes(HttpModule& m) {
           ex.respond(200, kJson, body);
       });
 
-  m.addRoute({"GET"}, [](std::string_view p) { return p == "/api/v1/sessions"; },
-             [](HttpExchange& ex) {
-               auto reply = ex.defer();
-               admin::collectSessionsJson(ex.context(), ex.worker(), [reply](std::string body) {
-                 reply(200, std::string(kJson), std::move(body));
-               });
-             });
+  m.addRoute(
+      {"GET"}, [](std::string_view p) { return p == "/api/v1/sessions"; },
+      [](HttpExchange& ex) {
+        auto reply = ex.defer();
+        admin::collectSessionsJson(ex.context(), ex.worker(), [reply](std::string body) {
+          reply(200, std::string(kJson), std::move(body));
+        });
+      });
 
-  m.addRoute({"GET"}, [](std::string_view p) { return p == "/metrics"; }, [](HttpExchange& ex) {
-    ex.respond(200, "text/plain; version=0.0.4", admin::metricsText(ex.context()));
-  });
+  m.addRoute(
+      {"GET"}, [](std::string_view p) { return p == "/metrics"; },
+      [](HttpExchange& ex) {
+        ex.respond(200, "text/plain; version=0.0.4", admin::metricsText(ex.context()));
+      });
 }
 
 }  // namespace xl::http

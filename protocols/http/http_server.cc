@@ -1,7 +1,5 @@
 #include "http/http_server.h"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 
 #include "http/http_session.h"
@@ -20,21 +18,13 @@ void HttpModule::configure(ConfigSection& s, bool apply) {
 }
 
 Status HttpModule::startWorker(Worker& w, ServerContext& ctx) {
-  if (listeners_.size() <= static_cast<size_t>(w.index())) listeners_.resize(w.index() + 1);
-  auto l = std::make_unique<TcpListener>(w, [this, &w, &ctx](int fd, std::string peer) {
+  return listeners_.open(w, settings_.listen, [this, &w, &ctx](int fd, std::string peer) {
     (new HttpSession(*this, ctx, w, fd, std::move(peer)))->start();
   });
-  std::string address = settings_.listen;
-  if (boundPort_) address = parseHostPort(address)->first + ":" + std::to_string(boundPort_);
-  if (Status s = l->listen(address); !s) return s;
-  boundPort_ = l->port();
-  if (w.index() == 0) spdlog::info("http: listening on {}", address);
-  listeners_[w.index()] = std::move(l);
-  return Status::ok();
 }
 
 void HttpModule::stopWorker(Worker& w) {
-  if (static_cast<size_t>(w.index()) < listeners_.size()) listeners_[w.index()].reset();
+  listeners_.close(w);
 }
 
 void HttpModule::addRoute(std::vector<std::string> methods, RouteMatch match,

@@ -68,8 +68,7 @@ class HttpModule : public ProtocolModule {
   };
   HttpSettings settings_;
   std::vector<Route> routes_;
-  std::vector<std::unique_ptr<TcpListener>> listeners_;  // one per worker, indexed by worker
-  int boundPort_ = 0;
+  ListenerSet listeners_{"http"};
 };
 
 // The admin API (/api/v1/..., /metrics), whose content comes from the core.

@@ -15,7 +15,9 @@ HttpSession::HttpSession(HttpModule& module, ServerContext& ctx, Worker& worker,
       startMs_(worker.nowMs()),
       lastActivityMs_(startMs_) {}
 
-HttpSession::~HttpSession() { *alive_ = false; }
+HttpSession::~HttpSession() {
+  *alive_ = false;
+}
 
 void HttpSession::start() {
   ctx_.sessionsOf(worker_).add(this);
@@ -28,7 +30,9 @@ void HttpSession::destroyLater() {
   worker_.post([this] { delete this; });
 }
 
-void HttpSession::onClosed() { destroyLater(); }
+void HttpSession::onClosed() {
+  destroyLater();
+}
 
 void HttpSession::shutdown() {
   if (conn_) conn_->close();
@@ -49,8 +53,8 @@ void HttpSession::process() {
       worker_.stats().protocolErrors.add();
       Request bare;
       bare.keepAlive = false;
-      conn_->send(BufferRef::copyOf(simpleResponse(status, bare, "text/plain",
-                                                   used.message() + "\n")));
+      conn_->send(
+          BufferRef::copyOf(simpleResponse(status, bare, "text/plain", used.message() + "\n")));
       conn_->closeAfterFlush();
       return;
     }
@@ -84,9 +88,10 @@ void HttpSession::finishResponse() {
     conn_->closeAfterFlush();
     return;
   }
-  if (!pending_.empty()) worker_.post([this, alive = alive_] {
-    if (*alive) process();
-  });
+  if (!pending_.empty())
+    worker_.post([this, alive = alive_] {
+      if (*alive) process();
+    });
 }
 
 std::function<void(int, std::string, std::string)> HttpSession::defer() {

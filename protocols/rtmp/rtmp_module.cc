@@ -1,5 +1,4 @@
 // The RTMP module: RTMP publish and play on port 1935, and HTTP-FLV play on the HTTP server.
-#include <spdlog/spdlog.h>
 
 #include "http/http_server.h"
 #include "rtmp/flv_session.h"
@@ -31,22 +30,12 @@ class RtmpModule : public ProtocolModule {
   }
 
   Status startWorker(Worker& w, ServerContext& ctx) override {
-    if (listeners_.size() <= static_cast<size_t>(w.index())) listeners_.resize(w.index() + 1);
-    auto l = std::make_unique<TcpListener>(w, [this, &w, &ctx](int fd, std::string peer) {
+    return listeners_.open(w, settings_.listen, [this, &w, &ctx](int fd, std::string peer) {
       (new RtmpSession(ctx, settings_, format_, w, fd, std::move(peer)))->start();
     });
-    std::string address = settings_.listen;
-    if (boundPort_) address = parseHostPort(address)->first + ":" + std::to_string(boundPort_);
-    if (Status s = l->listen(address); !s) return s;
-    boundPort_ = l->port();
-    if (w.index() == 0) spdlog::info("rtmp: listening on {}", address);
-    listeners_[w.index()] = std::move(l);
-    return Status::ok();
   }
 
-  void stopWorker(Worker& w) override {
-    if (static_cast<size_t>(w.index()) < listeners_.size()) listeners_[w.index()].reset();
-  }
+  void stopWorker(Worker& w) override { listeners_.close(w); }
 
   const RtmpSettings& settings() const { return settings_; }
   bool httpFlv() const { return httpFlv_; }
@@ -56,8 +45,7 @@ class RtmpModule : public ProtocolModule {
   RtmpSettings settings_;
   bool httpFlv_ = true;
   int format_ = -1;
-  std::vector<std::unique_ptr<TcpListener>> listeners_;
-  int boundPort_ = 0;
+  ListenerSet listeners_{"rtmp"};
 };
 
 }  // namespace

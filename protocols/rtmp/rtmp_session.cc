@@ -148,9 +148,9 @@ Status RtmpSession::onCommand(const RtmpMessage& m) {
     writeResult(w, {kCsidCommand, 0, settings_.chunkSize}, txn, Amf0Value::null(), id);
     conn_.send(w.freeze());
   } else if (name == "publish") {
-    onPublish(txn, arg(3));
+    requestAccess(AccessRequest::Action::kPublish, arg(3));
   } else if (name == "play") {
-    onPlay(txn, arg(3));
+    requestAccess(AccessRequest::Action::kPlay, arg(3));
   } else if (name == "getStreamLength") {
     writeResult(w, {kCsidCommand, 0, settings_.chunkSize}, txn, Amf0Value::null(),
                 Amf0Value::number(0));
@@ -219,19 +219,26 @@ AccessRequest RtmpSession::accessRequest(AccessRequest::Action action,
   return r;
 }
 
-void RtmpSession::onPublish(double, const std::string& raw) {
-  if (role_ != Role::kNone || busy_) return fail("publish on a busy connection");
+void RtmpSession::requestAccess(AccessRequest::Action action, const std::string& raw) {
+  const bool publish = action == AccessRequest::Action::kPublish;
+  const char* what = publish ? "publish" : "play";
+  if (role_ != Role::kNone || busy_) return fail(std::string(what) + " on a busy connection");
   auto [name, query] = splitQuery(raw);
-  if (app_.empty() || !validName(name)) return fail("publish: bad stream name '" + raw + "'");
+  if (app_.empty() || !validName(name))
+    return fail(std::string(what) + ": bad stream name '" + raw + "'");
   streamName_ = app_ + "/" + name;
   busy_ = true;
-  ctx_.plugins->check(accessRequest(AccessRequest::Action::kPublish, query), worker_, alive_,
-                      [this](const Decision& d) {
-                        busy_ = false;
-                        if (d.verdict == Verdict::kDeny)
-                          return refuse("NetStream.Publish.Unauthorized", d.reason);
-                        startPublish(streamName_);
-                      });
+  ctx_.plugins->check(
+      accessRequest(action, query), worker_, alive_, [this, publish](const Decision& d) {
+        busy_ = false;
+        if (d.verdict == Verdict::kDeny)
+          return refuse(publish ? "NetStream.Publish.Unauthorized" : "NetStream.Play.Failed",
+                        d.reason);
+        if (publish)
+          startPublish(streamName_);
+        else
+          startPlay(streamName_);
+      });
 }
 
 void RtmpSession::startPublish(const std::string& name) {
@@ -247,21 +254,6 @@ void RtmpSession::startPublish(const std::string& name) {
   ctx_.streamStarted(*stream_);
   spdlog::info("rtmp {}: publishing {}", conn_.peer(), name);
   sendStatus("status", "NetStream.Publish.Start", name + " is now published.");
-}
-
-void RtmpSession::onPlay(double, const std::string& raw) {
-  if (role_ != Role::kNone || busy_) return fail("play on a busy connection");
-  auto [name, query] = splitQuery(raw);
-  if (app_.empty() || !validName(name)) return fail("play: bad stream name '" + raw + "'");
-  streamName_ = app_ + "/" + name;
-  busy_ = true;
-  ctx_.plugins->check(accessRequest(AccessRequest::Action::kPlay, query), worker_, alive_,
-                      [this](const Decision& d) {
-                        busy_ = false;
-                        if (d.verdict == Verdict::kDeny)
-                          return refuse("NetStream.Play.Failed", d.reason);
-                        startPlay(streamName_);
-                      });
 }
 
 void RtmpSession::startPlay(const std::string& name) {

@@ -47,8 +47,8 @@ class RtmpSession : public ConnectionHandler, public Session, public Viewer {
   Status onMessage(RtmpMessage&& m);
   Status onCommand(const RtmpMessage& m);
   void onConnect(double txn, const Amf0Value* cmd);
-  void onPublish(double txn, const std::string& name);
-  void onPlay(double txn, const std::string& name);
+  // publish/play: checks the name and the plugins, then starts (or refuses).
+  void requestAccess(AccessRequest::Action action, const std::string& rawName);
   void startPublish(const std::string& name);
   void startPlay(const std::string& name);
   Status onVideo(const RtmpMessage& m);

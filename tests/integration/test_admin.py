@@ -54,7 +54,7 @@ class AdminTest(xl.ServerTestCase):
         time.sleep(xl.scaled(2.0))  # bitrate and fps need a moment of media
         s = self._wait_viewers(name, rtmp=1, flv=1)
         self._assert_stream_object(s, name)
-        self.assertEqual(s["viewers"], {"rtmp": 1, "flv": 1})
+        self.assertEqual((s["viewers"]["rtmp"], s["viewers"]["flv"]), (1, 1), s["viewers"])
         self.assertIn("live/demo", self.server.streams(), "the built-in demo stream is listed")
 
     def test_get_one_stream_and_404(self):
@@ -65,7 +65,7 @@ class AdminTest(xl.ServerTestCase):
         # The stream object itself; a {"stream": {...}} envelope is accepted too.
         s = doc.get("stream", doc)
         self._assert_stream_object(s, name)
-        self.assertEqual(s["viewers"], {"rtmp": 0, "flv": 0})
+        self.assertEqual((s["viewers"]["rtmp"], s["viewers"]["flv"]), (0, 0), s["viewers"])
         r = self.server.http(f"/api/v1/streams/live/{xl.unique('nosuch')}")
         self.assertEqual(r.status, 404)
 

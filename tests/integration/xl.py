@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import http.client
 import json
 import os
 import re
@@ -133,9 +132,9 @@ def _toml_value(v) -> str:
 def render_config(*, rtmp_port: int, http_port: int, workers: int = 2, log_level: str = "info",
                   high_watermark_ms: int = 2000, high_watermark_bytes: int = 4 * 1024 * 1024,
                   stall_timeout_ms: int = 10000, cors_origin: str = "*",
-                  sources: list[tuple[str, Path]] | None = None) -> str:
+                  sources: list[tuple[str, Path]] | None = None, extra: str = "") -> str:
     """The server's TOML config. sources: (stream name, file) looping file sources; None = the
-    built-in demo `live/demo` from conf/demo/demo.mp4."""
+    built-in demo `live/demo` from conf/demo/demo.mp4. extra: TOML appended as is (plugins)."""
     if sources is None:
         sources = [("live/demo", DEMO_CLIP)]
     lines = [
@@ -157,7 +156,7 @@ def render_config(*, rtmp_port: int, http_port: int, workers: int = 2, log_level
     ]
     for name, path in sources:
         lines += ["", "[[sources]]", f"name = {_toml_value(name)}", f"file = {_toml_value(Path(path).resolve())}"]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + extra
 
 
 # Edits used by the config-validation tests, named here so key names stay in this section.

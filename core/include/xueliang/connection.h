@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -121,6 +122,23 @@ class TcpListener {
   AcceptFn onAccept_;
   UvHandle<uv_poll_t> poll_;
   int fd_ = -1;
+  int port_ = 0;
+};
+
+// A protocol's listeners, one per worker on the same address. With port 0 the first worker's
+// port is reused by the others, so all workers share one port.
+class ListenerSet {
+ public:
+  explicit ListenerSet(std::string protocol) : protocol_(std::move(protocol)) {}
+  // Called on the main thread before `w` runs.
+  Status open(Worker& w, const std::string& address, TcpListener::AcceptFn onAccept);
+  // On `w`'s thread.
+  void close(Worker& w);
+  int port() const { return port_; }
+
+ private:
+  std::string protocol_;
+  std::vector<std::unique_ptr<TcpListener>> listeners_;  // by worker index
   int port_ = 0;
 };
 

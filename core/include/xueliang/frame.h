@@ -14,7 +14,9 @@ enum class Codec : uint8_t { kNone, kH264, kH265, kAAC, kOpus, kG711A, kG711U };
 enum class MediaKind : uint8_t { kVideo, kAudio };
 
 std::string_view codecName(Codec c);
-inline bool isVideo(Codec c) { return c == Codec::kH264 || c == Codec::kH265; }
+inline bool isVideo(Codec c) {
+  return c == Codec::kH264 || c == Codec::kH265;
+}
 
 struct FrameFlags {
   bool key = false;            // video: IDR/IRAP access unit

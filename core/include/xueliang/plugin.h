@@ -33,12 +33,12 @@ struct Decision {
 struct AccessRequest {
   enum class Action { kPublish, kPlay };
   Action action = Action::kPlay;
-  std::string stream;    // "{app}/{stream}"
-  std::string protocol;  // "rtmp", "flv", ...
-  std::string clientIp;  // without port
-  std::string peer;      // ip:port
+  std::string stream;                        // "{app}/{stream}"
+  std::string protocol;                      // "rtmp", "flv", ...
+  std::string clientIp;                      // without port
+  std::string peer;                          // ip:port
   std::map<std::string, std::string> query;  // URL query parameters (tokens)
-  std::string user;      // credentials the protocol carried, if any
+  std::string user;                          // credentials the protocol carried, if any
   std::string password;
 };
 

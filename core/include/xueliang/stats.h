@@ -9,7 +9,9 @@ namespace xl {
 
 class Counter {
  public:
-  void add(uint64_t n = 1) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  void add(uint64_t n = 1) {
+    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
   uint64_t get() const { return v_.load(std::memory_order_relaxed); }
 
  private:
@@ -20,9 +22,9 @@ struct WorkerStats {
   Counter bytesIn;
   Counter bytesOut;
   Counter connectionsAccepted;
-  Counter viewerDrops;            // media batches a slow viewer skipped
-  Counter slowDisconnects;        // viewers closed for making no progress
-  Counter protocolErrors;         // connections closed for malformed input
+  Counter viewerDrops;      // media batches a slow viewer skipped
+  Counter slowDisconnects;  // viewers closed for making no progress
+  Counter protocolErrors;   // connections closed for malformed input
 };
 
 }  // namespace xl

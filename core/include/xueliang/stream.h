@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "xueliang/muxer.h"
-#include "xueliang/status.h"
 #include "xueliang/sink.h"
+#include "xueliang/status.h"
 #include "xueliang/track.h"
 #include "xueliang/worker.h"
 
@@ -110,7 +110,7 @@ class Stream : public std::enable_shared_from_this<Stream> {
   std::vector<std::shared_ptr<StreamMirror>> mirrors_;  // one per worker, fixed at creation
   std::vector<Output> outputs_;                         // one per format, owner only
   std::vector<std::unique_ptr<FrameSink>> frameSinks_;
-  std::vector<Frame> gopFrames_;  // since the last video keyframe
+  std::vector<Frame> gopFrames_;                   // since the last video keyframe
   std::vector<std::pair<int, int>> waitingJoins_;  // (format, worker) until a keyframe
   size_t gopBytes_ = 0;
   bool gopValid_ = false;

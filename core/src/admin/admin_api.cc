@@ -17,14 +17,14 @@ json streamToJson(const ServerContext& ctx, Stream& s) {
   if (st.media && st.media->video) {
     const VideoTrack& v = *st.media->video;
     j["video"] = {{"codec", codecName(v.codec)}, {"width", v.width}, {"height", v.height},
-                  {"profile", v.profile}, {"level", v.level}, {"fps", st.fps}};
+                  {"profile", v.profile},        {"level", v.level}, {"fps", st.fps}};
   } else {
     j["video"] = nullptr;
   }
   if (st.media && st.media->audio) {
     const AudioTrack& a = *st.media->audio;
-    j["audio"] = {{"codec", codecName(a.codec)}, {"sample_rate", a.sampleRate},
-                  {"channels", a.channels}};
+    j["audio"] = {
+        {"codec", codecName(a.codec)}, {"sample_rate", a.sampleRate}, {"channels", a.channels}};
   } else {
     j["audio"] = nullptr;
   }
@@ -46,9 +46,10 @@ json streamToJson(const ServerContext& ctx, Stream& s) {
 }
 
 json sessionToJson(const SessionInfo& s) {
-  return {{"id", s.id},           {"protocol", s.protocol}, {"role", s.role},
-          {"stream", s.stream},   {"peer", s.peer},         {"bytes_in", s.bytesIn},
-          {"bytes_out", s.bytesOut}, {"drops", s.drops},    {"age_s", s.ageSec}};
+  return {
+      {"id", s.id},       {"protocol", s.protocol}, {"role", s.role},          {"stream", s.stream},
+      {"peer", s.peer},   {"bytes_in", s.bytesIn},  {"bytes_out", s.bytesOut}, {"drops", s.drops},
+      {"age_s", s.ageSec}};
 }
 
 }  // namespace

@@ -7,7 +7,9 @@
 
 namespace xl {
 namespace {
-const toml::table& tableOf(const void* p) { return *static_cast<const toml::table*>(p); }
+const toml::table& tableOf(const void* p) {
+  return *static_cast<const toml::table*>(p);
+}
 }  // namespace
 
 struct ConfigDocument::Impl {

@@ -253,8 +253,8 @@ Result<StreamPtr> StreamRegistry::publish(const std::string& name, Worker& owner
   std::lock_guard lk(mu_);
   if (auto it = streams_.find(name); it != streams_.end()) {
     const auto& p = it->second->publisher();
-    return Status::error("stream '" + name + "' is already being published by " + p.protocol +
-                         " " + p.peer);
+    return Status::error("stream '" + name + "' is already being published by " + p.protocol + " " +
+                         p.peer);
   }
   auto s = std::make_shared<Stream>(name, owner, workers_, formats_, std::move(publisher), limits_);
   streams_.emplace(name, s);

@@ -15,7 +15,8 @@ struct FunctionTask : Task {
 
 Worker::Worker(int index) : index_(index), readScratch_(new uint8_t[kReadScratch]) {
   uv_loop_init(&loop_);
-  uv_async_init(&loop_, wake_.make(), [](uv_async_t* a) { static_cast<Worker*>(a->data)->drain(); });
+  uv_async_init(&loop_, wake_.make(),
+                [](uv_async_t* a) { static_cast<Worker*>(a->data)->drain(); });
   wake_.get()->data = this;
   uv_timer_init(&loop_, tick_.make());
   tick_.get()->data = this;
@@ -63,7 +64,9 @@ void Worker::post(Task* task) {
   uv_async_send(wake_.get());
 }
 
-void Worker::post(std::function<void()> fn) { post(new FunctionTask(std::move(fn))); }
+void Worker::post(std::function<void()> fn) {
+  post(new FunctionTask(std::move(fn)));
+}
 
 void Worker::run(std::function<void()> fn) {
   if (inThisThread())

@@ -9,6 +9,8 @@
 
 #include <cstring>
 
+#include <spdlog/spdlog.h>
+
 #include "xueliang/connection.h"
 
 namespace xl {
@@ -47,7 +49,8 @@ Result<std::pair<std::string, int>> parseHostPort(const std::string& address) {
     port = address.substr(close + 2);
   } else {
     auto colon = address.rfind(':');
-    if (colon == std::string::npos) return Status::error("bad address '" + address + "', expected host:port");
+    if (colon == std::string::npos)
+      return Status::error("bad address '" + address + "', expected host:port");
     host = address.substr(0, colon);
     port = address.substr(colon + 1);
   }
@@ -116,6 +119,29 @@ Status TcpListener::listen(const std::string& address) {
     }
   });
   return Status::ok();
+}
+
+Status ListenerSet::open(Worker& w, const std::string& address, TcpListener::AcceptFn onAccept) {
+  if (listeners_.size() <= static_cast<size_t>(w.index())) listeners_.resize(w.index() + 1);
+  auto l = std::make_unique<TcpListener>(w, std::move(onAccept));
+  std::string where = address;
+  if (port_) {
+    auto hp = parseHostPort(address);
+    if (!hp) return hp.status();
+    where = (hp->first.find(':') != std::string::npos ? "[" + hp->first + "]" : hp->first) + ":" +
+            std::to_string(port_);
+  }
+  if (Status s = l->listen(where); !s) return s;
+  if (!port_) {
+    port_ = l->port();
+    spdlog::info("{}: listening on {} (port {})", protocol_, address, port_);
+  }
+  listeners_[w.index()] = std::move(l);
+  return Status::ok();
+}
+
+void ListenerSet::close(Worker& w) {
+  if (static_cast<size_t>(w.index()) < listeners_.size()) listeners_[w.index()].reset();
 }
 
 }  // namespace xl

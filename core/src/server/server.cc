@@ -168,11 +168,11 @@ int Server::run() {
   uv_signal_init(&mainLoop_, &sighup);
   uv_signal_start(&sigterm, stopCb, SIGTERM);
   uv_signal_start(&sigint, stopCb, SIGINT);
-  uv_signal_start(&sighup, [](uv_signal_t* h, int) {
-    static_cast<Server*>(h->loop->data)->reload();
-  }, SIGHUP);
+  uv_signal_start(
+      &sighup, [](uv_signal_t* h, int) { static_cast<Server*>(h->loop->data)->reload(); }, SIGHUP);
   uv_run(&mainLoop_, UV_RUN_DEFAULT);
-  for (uv_signal_t* h : {&sigterm, &sigint, &sighup}) uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
+  for (uv_signal_t* h : {&sigterm, &sigint, &sighup})
+    uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
   uv_run(&mainLoop_, UV_RUN_NOWAIT);
   uv_loop_close(&mainLoop_);
 

@@ -13,7 +13,8 @@ ServerConfig readServerConfig(ConfigSection& root, const std::string& baseDir) {
   c.viewer.highWatermarkMs = limits.integer("high_watermark_ms", 2000, 100, 60000);
   c.viewer.highWatermarkBytes =
       static_cast<size_t>(limits.integer("high_watermark_bytes", 4 << 20, 64 << 10, 1LL << 30));
-  c.viewer.stallTimeoutMs = static_cast<uint64_t>(limits.integer("stall_timeout_ms", 10000, 1000, 600000));
+  c.viewer.stallTimeoutMs =
+      static_cast<uint64_t>(limits.integer("stall_timeout_ms", 10000, 1000, 600000));
   c.stream.gopCacheMaxBytes =
       static_cast<size_t>(limits.integer("gop_cache_max_bytes", 16 << 20, 0, 1LL << 30));
   limits.finish();

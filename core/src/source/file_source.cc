@@ -32,7 +32,6 @@ struct PacketFree {
   void operator()(AVPacket* p) const { av_packet_free(&p); }
 };
 
-
 Result<OpenedFile> openFile(const std::string& path) {
   AVFormatContext* raw = nullptr;
   if (int rc = avformat_open_input(&raw, path.c_str(), nullptr, nullptr); rc < 0) {
@@ -79,7 +78,9 @@ struct FrameTask : Task {
 FileSource::FileSource(FileSourceConfig cfg, ServerContext& ctx, Worker& owner)
     : cfg_(std::move(cfg)), ctx_(ctx), owner_(owner) {}
 
-FileSource::~FileSource() { stop(); }
+FileSource::~FileSource() {
+  stop();
+}
 
 Status FileSource::start() {
   // Open once up front so a bad file fails start-up with a clear message.
@@ -105,7 +106,7 @@ void FileSource::stop() {
 void FileSource::run(OpenedFile o) {
   std::unique_ptr<AVPacket, PacketFree> pkt(av_packet_alloc());
   const auto start = Clock::now();
-  int64_t loopOffset = 0;   // ms added to every timestamp so loops keep time moving forward
+  int64_t loopOffset = 0;  // ms added to every timestamp so loops keep time moving forward
   int64_t firstDts = INT64_MIN;
   int64_t lastDts = 0;
   while (!stop_) {
@@ -140,8 +141,8 @@ void FileSource::run(OpenedFile o) {
     // Real-time pacing on the decoding timeline.
     auto due = start + std::chrono::milliseconds(f.dts);
     while (!stop_ && Clock::now() < due)
-      std::this_thread::sleep_for(std::min<Clock::duration>(due - Clock::now(),
-                                                            std::chrono::milliseconds(50)));
+      std::this_thread::sleep_for(
+          std::min<Clock::duration>(due - Clock::now(), std::chrono::milliseconds(50)));
     if (stop_) break;
     owner_.post(new FrameTask(&stream_, std::move(f)));
   }

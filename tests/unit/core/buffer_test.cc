@@ -9,7 +9,9 @@ namespace {
 
 // Buffer is standard-layout with the refcount as its first member; reading it lets the tests
 // check every retain and release instead of trusting that nothing crashed.
-uint32_t refs(const Buffer* b) { return reinterpret_cast<const std::atomic<uint32_t>*>(b)->load(); }
+uint32_t refs(const Buffer* b) {
+  return reinterpret_cast<const std::atomic<uint32_t>*>(b)->load();
+}
 
 TEST(BufferRef, CopyMoveAndReleaseAdjustRefcount) {
   Buffer* b = Buffer::allocate(16);

@@ -142,8 +142,8 @@ TEST_F(PluginChainTest, PendingResumedFromAnotherThreadFinishesOnWorker) {
   EXPECT_EQ(o.calls, 1);
   EXPECT_TRUE(o.onWorker);
   EXPECT_EQ(o.decision.verdict, Verdict::kContinue);
-  EXPECT_EQ(log.get(), (std::vector<std::string>{"a:play:live/cam", "b:play:live/cam",
-                                                 "c:play:live/cam"}));
+  EXPECT_EQ(log.get(),
+            (std::vector<std::string>{"a:play:live/cam", "b:play:live/cam", "c:play:live/cam"}));
 }
 
 TEST_F(PluginChainTest, PendingResumedWithDenySkipsTheRest) {

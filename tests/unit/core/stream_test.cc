@@ -358,6 +358,8 @@ TEST_F(StreamTest, AttachAfterEndGetsStreamEnd) {
   EXPECT_EQ(va.ends, 1) << "viewer on the owner worker attached after end() never got onStreamEnd";
 }
 
+// New codec parameters invalidate the cached GOP: a viewer arriving then is not joined until the
+// next keyframe, and then starts on it with the new header.
 TEST_F(StreamTest, SetMediaInfoClearsGopCache) {
   StreamPtr s = publish();
   push(s, 0, 15);
@@ -369,10 +371,20 @@ TEST_F(StreamTest, SetMediaInfoClearsGopCache) {
   FakeViewer after(b);
   attach(s, after);
   settle();
-  fprintf(stderr, "DBG joins=%d live=%zu bbj=%d hdr=%s\n", after.joins, after.live.size(), (int)after.batchBeforeJoin, after.header.c_str());
+  EXPECT_EQ(after.joins, 0) << "joined with nothing to start on";
+  push(s, 18, 20);
+  settle();
+  EXPECT_EQ(after.joins, 0);
+  EXPECT_TRUE(after.live.empty());
+  push(s, 20, 23);  // keyframe at 20
+  settle();
+  EXPECT_EQ(after.joins, 1);
   EXPECT_EQ(after.header, "HDR2");  // the new parameters
-  EXPECT_TRUE(after.gop.empty()) << "GOP from the old parameters was served";
-  push(s, 18, 23);  // keyframe at 20
+  ASSERT_FALSE(after.gop.empty());
+  EXPECT_EQ(after.gop.front(), 20 * kFrameMs);
+  EXPECT_TRUE(after.gopKey.front());
+  EXPECT_EQ(after.all(), range(20, 23));
+  EXPECT_FALSE(after.batchBeforeJoin);
   FakeViewer later(a);
   attach(s, later);
   settle();
@@ -380,7 +392,25 @@ TEST_F(StreamTest, SetMediaInfoClearsGopCache) {
   EXPECT_EQ(later.gop, range(20, 23));
   // The viewer that was there all along saw every frame.
   EXPECT_EQ(before.all(), range(10, 23));
-  EXPECT_EQ(after.all(), range(18, 23));
+}
+
+// A viewer that leaves while waiting for a keyframe is never joined or delivered to.
+TEST_F(StreamTest, DetachWhileWaitingForKeyframe) {
+  StreamPtr s = publish();
+  runOn(a, [&] { s->setMediaInfo(videoInfo(3)); });
+  FakeViewer gone(b), stays(b);
+  attach(s, gone);
+  attach(s, stays);
+  settle();
+  detach(s, gone);
+  settle();
+  push(s, 0, 3);
+  settle();
+  EXPECT_EQ(gone.joins, 0);
+  EXPECT_TRUE(gone.all().empty());
+  EXPECT_EQ(stays.joins, 1);
+  EXPECT_EQ(stays.all(), range(0, 3));
+  EXPECT_EQ(s->stats().viewers[0], 1);
 }
 
 TEST_F(StreamTest, OversizedGopIsNotCached) {
@@ -394,18 +424,26 @@ TEST_F(StreamTest, OversizedGopIsNotCached) {
   FakeViewer mid(b);
   attach(s, mid);
   settle();
-  EXPECT_TRUE(mid.gop.empty());
+  EXPECT_EQ(mid.joins, 0) << "joined on a GOP that is not cached";
   push(s, 5, 10, 300);
   FakeViewer stillMid(a);
   attach(s, stillMid);
   settle();
-  EXPECT_TRUE(stillMid.gop.empty()) << "cache resumed before the next keyframe";
-  push(s, 10, 12, 300);  // new keyframe: cached again
+  EXPECT_EQ(stillMid.joins, 0) << "cache resumed before the next keyframe";
+  push(s, 10, 12, 300);  // new keyframe: cached again, the waiting viewers join on it
   FakeViewer next(a);
   attach(s, next);
   settle();
   EXPECT_EQ(next.gop, range(10, 12));
+  EXPECT_EQ(mid.all(), range(10, 12));
+  EXPECT_EQ(stillMid.all(), range(10, 12));
   EXPECT_EQ(early.all(), range(0, 12));  // live delivery is unaffected by the cache
+}
+
+TEST_F(StreamTest, FrameRateFromMediaTime) {
+  StreamPtr s = publish();
+  push(s, 0, 60);  // 25 fps: 40 ms apart
+  EXPECT_NEAR(s->stats().fps, 25.0, 0.01);
 }
 
 TEST_F(StreamTest, FrameSinksSeeEveryFrame) {

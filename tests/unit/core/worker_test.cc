@@ -114,7 +114,8 @@ TEST(Worker, StopWaitsForHandlesTheSessionsClose) {
   UvHandle<uv_timer_t> timer;
   runOn(w, [&] {
     uv_timer_init(w.loop(), timer.make());
-    uv_timer_start(timer.get(), [](uv_timer_t*) {}, 100000, 0);
+    uv_timer_start(
+        timer.get(), [](uv_timer_t*) {}, 100000, 0);
   });
   bool closedOnWorker = false;
   w.stop([&] {
