@@ -41,7 +41,6 @@ class StreamMirror {
   std::vector<std::vector<Viewer*>> active_;
   std::vector<std::vector<Viewer*>> pending_;  // waiting for their snapshot
   bool delivering_ = false;
-  bool ended_ = false;
 };
 
 struct StreamLimits {
@@ -74,6 +73,12 @@ class Stream : public std::enable_shared_from_this<Stream> {
   void pushFrame(const Frame& frame);
   void end();
   void addFrameSink(std::unique_ptr<FrameSink> sink);
+  // As addFrameSink, then hands the sink the cached GOP (frames since the last video keyframe,
+  // if the cache is valid) before any live frame, so it can start at once (HLS segmenter).
+  void addFrameSinkWithGop(std::unique_ptr<FrameSink> sink);
+  // Destroys a sink added before; no-op if it is not there. Not from inside the sink's own
+  // callbacks: post it to the owner worker instead.
+  void removeFrameSink(FrameSink* sink);
   void setKickHandler(std::function<void()> fn) { kick_ = std::move(fn); }
   bool ended() const { return ended_; }
 

@@ -167,6 +167,21 @@ void Stream::addFrameSink(std::unique_ptr<FrameSink> sink) {
   frameSinks_.push_back(std::move(sink));
 }
 
+void Stream::addFrameSinkWithGop(std::unique_ptr<FrameSink> sink) {
+  sink->onMediaInfo(media_);
+  if (gopValid_) {
+    for (const Frame& f : gopFrames_) sink->onFrame(f);
+  }
+  if (ended_) sink->onStreamEnd();
+  frameSinks_.push_back(std::move(sink));
+}
+
+void Stream::removeFrameSink(FrameSink* sink) {
+  auto it = std::find_if(frameSinks_.begin(), frameSinks_.end(),
+                         [sink](const std::unique_ptr<FrameSink>& s) { return s.get() == sink; });
+  if (it != frameSinks_.end()) frameSinks_.erase(it);
+}
+
 void Stream::kick() {
   auto self = shared_from_this();
   owner_.run([self] {

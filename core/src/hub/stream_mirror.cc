@@ -40,14 +40,18 @@ void StreamMirror::deliver(int format, const MuxedBatch& batch) {
 }
 
 void StreamMirror::end() {
-  if (ended_) return;
-  ended_ = true;
-  // Viewers detach themselves from inside onStreamEnd; work on copies.
+  // Everyone attached now, joined or still waiting, hears of the end once; the lists are emptied
+  // first because viewers detach themselves from inside onStreamEnd. A viewer that attaches
+  // after the end is told by another call.
+  std::vector<Viewer*> viewers;
   for (size_t f = 0; f < active_.size(); ++f) {
-    auto viewers = active_[f];
+    for (Viewer* v : active_[f])
+      if (v) viewers.push_back(v);
     viewers.insert(viewers.end(), pending_[f].begin(), pending_[f].end());
-    for (Viewer* v : viewers) v->onStreamEnd();
+    active_[f].clear();
+    pending_[f].clear();
   }
+  for (Viewer* v : viewers) v->onStreamEnd();
 }
 
 }  // namespace xl

@@ -5,6 +5,7 @@
 #include <future>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "test_util.h"
 #include "xueliang/plugin.h"
@@ -38,14 +39,16 @@ class FixedPlugin : public Plugin {
   void configure(ConfigSection&) override {}
   Decision onPlay(const AccessRequest& req, Resume resume) override {
     log_->add(name_ + ":play:" + req.stream);
-    resume_ = std::move(resume);
+    if (d_.verdict == Verdict::kPending) resume_ = std::move(resume);
     return d_;
   }
   Decision onPublish(const AccessRequest& req, Resume resume) override {
     log_->add(name_ + ":publish:" + req.stream);
-    resume_ = std::move(resume);
+    if (d_.verdict == Verdict::kPending) resume_ = std::move(resume);
     return d_;
   }
+  // The stored resume, handed over (a plugin drops it once it has answered).
+  Resume take() { return std::exchange(resume_, nullptr); }
   Resume resume_;
 
  private:
@@ -136,7 +139,7 @@ TEST_F(PluginChainTest, PendingResumedFromAnotherThreadFinishesOnWorker) {
   EXPECT_EQ(log.get(), (std::vector<std::string>{"a:play:live/cam", "b:play:live/cam"}));
   EXPECT_EQ(o.calls, 0);
   ASSERT_TRUE(p->resume_);
-  std::thread([r = p->resume_] { r(Decision::allow()); }).join();
+  std::thread([r = p->take()] { r(Decision::allow()); }).join();
   ASSERT_EQ(o.ready.get_future().wait_for(2s), std::future_status::ready);
   runOn(w, [] {});
   EXPECT_EQ(o.calls, 1);
@@ -151,7 +154,7 @@ TEST_F(PluginChainTest, PendingResumedWithDenySkipsTheRest) {
   add("b", Decision::allow());
   Outcome o;
   EXPECT_FALSE(check(AccessRequest::Action::kPublish, o));
-  std::thread([r = p->resume_] { r(Decision::deny("platform said no")); }).join();
+  std::thread([r = p->take()] { r(Decision::deny("platform said no")); }).join();
   ASSERT_EQ(o.ready.get_future().wait_for(2s), std::future_status::ready);
   runOn(w, [] {});
   EXPECT_EQ(o.calls, 1);
@@ -166,12 +169,12 @@ TEST_F(PluginChainTest, TwoPendingPluginsResumeInTurn) {
   auto p2 = add("b", Decision::pending());
   Outcome o;
   EXPECT_FALSE(check(AccessRequest::Action::kPlay, o));
-  std::thread([r = p1->resume_] { r(Decision::allow()); }).join();
+  std::thread([r = p1->take()] { r(Decision::allow()); }).join();
   runOn(w, [] {});
   EXPECT_EQ(o.calls, 0);
   ASSERT_EQ(log.get().size(), 2u);
   runOn(w, [] {});  // p2->resume_ was written on the worker
-  std::thread([r = p2->resume_] { r(Decision::allow()); }).join();
+  std::thread([r = p2->take()] { r(Decision::allow()); }).join();
   ASSERT_EQ(o.ready.get_future().wait_for(2s), std::future_status::ready);
   EXPECT_EQ(o.decision.verdict, Verdict::kContinue);
   EXPECT_TRUE(o.onWorker);
@@ -183,7 +186,7 @@ TEST_F(PluginChainTest, DeadCallerIsNotCalledBack) {
   auto alive = std::make_shared<bool>(true);
   EXPECT_FALSE(check(AccessRequest::Action::kPlay, o, alive));
   runOn(w, [&] { *alive = false; });  // the session went away meanwhile
-  std::thread([r = p->resume_] { r(Decision::allow()); }).join();
+  std::thread([r = p->take()] { r(Decision::allow()); }).join();
   runOn(w, [] {});
   runOn(w, [] {});
   EXPECT_EQ(o.calls, 0);
@@ -194,7 +197,7 @@ TEST_F(PluginChainTest, LiveCallerIsCalledBack) {
   Outcome o;
   auto alive = std::make_shared<bool>(true);
   EXPECT_FALSE(check(AccessRequest::Action::kPlay, o, alive));
-  std::thread([r = p->resume_] { r(Decision::deny("x")); }).join();
+  std::thread([r = p->take()] { r(Decision::deny("x")); }).join();
   ASSERT_EQ(o.ready.get_future().wait_for(2s), std::future_status::ready);
   EXPECT_EQ(o.decision.verdict, Verdict::kDeny);
 }

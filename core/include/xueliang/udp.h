@@ -1,0 +1,58 @@
+// UdpSocket: a non-blocking datagram socket on a worker's loop, bound with SO_REUSEPORT so that
+// every worker can hold its own socket on one shared port (RTSP's RTP/RTCP ports, WebRTC's media
+// port). Media over UDP never queues: sendmmsg hands the kernel what it takes now and the rest is
+// dropped and counted, which is the drop policy of a datagram viewer.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+
+#include "xueliang/handle.h"
+#include "xueliang/status.h"
+#include "xueliang/worker.h"
+
+namespace xl {
+
+struct UdpAddress {
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+};
+
+// Numeric host ("1.2.3.4", "::1") and port into a socket address.
+Result<UdpAddress> udpAddress(const std::string& host, int port);
+
+class UdpSocket {
+ public:
+  // Datagrams received; the bytes live in the worker's read scratch buffer until return.
+  using ReceiveFn = std::function<void(const uint8_t* data, size_t n, const UdpAddress& from)>;
+
+  UdpSocket(Worker& worker, ReceiveFn onReceive);
+  ~UdpSocket();
+  UdpSocket(const UdpSocket&) = delete;
+  UdpSocket& operator=(const UdpSocket&) = delete;
+
+  // `address` is "host:port"; port 0 picks one (see port()).
+  Status bind(const std::string& address);
+  int port() const { return port_; }
+  // Sends each iovec as one datagram to `to`. Returns how many the kernel took; the rest did not
+  // fit in the socket buffer and are dropped.
+  size_t sendEach(const UdpAddress& to, std::span<const iovec> datagrams);
+  void close();
+
+ private:
+  void readAll();
+
+  Worker& worker_;
+  ReceiveFn onReceive_;
+  UvHandle<uv_poll_t> poll_;
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+}  // namespace xl
