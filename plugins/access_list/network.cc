@@ -38,14 +38,16 @@ Result<Network> Network::parse(const std::string& cidr) {
   std::string addr = cidr.substr(0, slash);
   if (!parseAddress(addr, n.v6_, n.addr_))
     return Status::error("'" + cidr + "' is not an IP network");
-  int maxPrefix = n.v6_ ? 128 : 32;
-  n.prefix_ = maxPrefix;
+  // An IPv4-mapped network ("::ffff:10.0.0.0/104") is written with an IPv6 prefix length.
+  const bool mapped = !n.v6_ && addr.find(':') != std::string::npos;
+  int maxPrefix = n.v6_ || mapped ? 128 : 32;
+  n.prefix_ = n.v6_ ? 128 : 32;
   if (slash != std::string::npos) {
     std::string p = cidr.substr(slash + 1);
     if (p.empty() || p.size() > 3 || p.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoi(p) > maxPrefix)
+        std::stoi(p) > maxPrefix || (mapped && std::stoi(p) < 96))
       return Status::error("'" + cidr + "' has a bad prefix length");
-    n.prefix_ = std::stoi(p);
+    n.prefix_ = std::stoi(p) - (mapped ? 96 : 0);
   }
   return n;
 }

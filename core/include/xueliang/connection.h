@@ -91,6 +91,7 @@ class TcpConnection {
   std::string peer_;
   ConnectionHandler* handler_ = nullptr;
   UvHandle<uv_poll_t> poll_;
+  uv_poll_t* closingPoll_ = nullptr;  // released to its close callback
   int pollEvents_ = 0;
   std::vector<Item> ring_;  // power-of-two ring of pending output
   size_t head_ = 0;

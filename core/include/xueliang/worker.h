@@ -72,6 +72,7 @@ class Worker {
   // connection's bytes are consumed before the next read, so no per-connection read buffer.
   uint8_t* readScratch() { return readScratch_.get(); }
   static constexpr size_t kReadScratch = 64 * 1024;
+  static constexpr int kTasksPerWakeup = 1024;
 
  private:
   void drain();

@@ -41,7 +41,10 @@ void Worker::start() {
   thread_ = std::thread([this] {
     threadId_.store(std::this_thread::get_id());
     uv_run(&loop_, UV_RUN_DEFAULT);
-    drain();
+    while (Task* t = inbox_.pop()) {  // whatever was posted during shutdown
+      t->run();
+      delete t;
+    }
   });
 }
 
@@ -76,10 +79,14 @@ void Worker::run(std::function<void()> fn) {
 }
 
 void Worker::drain() {
-  while (Task* t = inbox_.pop()) {
+  // A bounded batch per wake-up, so a busy producer cannot starve this loop's I/O and timers.
+  for (int i = 0; i < kTasksPerWakeup; ++i) {
+    Task* t = inbox_.pop();
+    if (!t) return;
     t->run();
     delete t;
   }
+  uv_async_send(wake_.get());  // more may be waiting: come back after the next I/O poll
 }
 
 }  // namespace xl

@@ -16,12 +16,13 @@ TcpConnection::TcpConnection(Worker& worker, int fd, std::string peer)
     : worker_(worker), fd_(fd), peer_(std::move(peer)), ring_(8) {}
 
 TcpConnection::~TcpConnection() {
-  if (!closedNotified_ && fd_ >= 0) {
-    // Destroyed without a close (worker shutdown): release the socket now.
-    handler_ = nullptr;
-    poll_.reset();
-    ::close(fd_);
-  }
+  if (closedNotified_) return;
+  // Destroyed before its close completed (worker shutdown): the pending close callback must not
+  // reach this object, and the socket is released now.
+  handler_ = nullptr;
+  if (closingPoll_) closingPoll_->data = nullptr;
+  poll_.reset();
+  if (fd_ >= 0) ::close(fd_);
 }
 
 void TcpConnection::start(ConnectionHandler* handler) {
@@ -173,12 +174,16 @@ void TcpConnection::close(const char* reason) {
     finishClose();
     return;
   }
+  closingPoll_ = p;
   // The close callback frees the handle, then closes the socket and tells the handler.
   uv_poll_stop(p);
   uv_close(reinterpret_cast<uv_handle_t*>(p), [](uv_handle_t* h) {
     auto* self = static_cast<TcpConnection*>(h->data);
     delete reinterpret_cast<uv_poll_t*>(h);
-    if (self) self->finishClose();
+    if (self) {
+      self->closingPoll_ = nullptr;
+      self->finishClose();
+    }
   });
 }
 
