@@ -15,6 +15,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # integration tests: real clients, process and socket inspection
   ffmpeg python3 procps iproute2
+  # RTSP integration tests: GStreamer's rtspsrc (and rtspclientsink) as a second client
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-libav
 )
 
 missing=()

@@ -35,6 +35,10 @@ class HttpExchange {
   virtual std::shared_ptr<bool> aliveToken() const = 0;
   // Answers now with a complete body.
   virtual void respond(int status, std::string_view contentType, std::string_view body) = 0;
+  // Answers now with a head the caller built (status line, Content-Type and its own fields;
+  // Content-Length, Connection and CORS are added here) and `len` bytes of a shared, immutable
+  // body from `offset`, queued without copying (HLS segments). HEAD sends the head only.
+  virtual void respond(ResponseHead head, const BufferRef& body, size_t offset, size_t len) = 0;
   // For an answer that comes later (from any thread): the returned function answers once.
   virtual std::function<void(int, std::string, std::string)> defer() = 0;
   // Hands the socket to a streaming session that writes its own response (HTTP-FLV). The

@@ -82,6 +82,18 @@ void HttpSession::respond(int status, std::string_view contentType, std::string_
   finishResponse();
 }
 
+void HttpSession::respond(ResponseHead head, const BufferRef& body, size_t offset, size_t len) {
+  if (!answering_ || !conn_) return;
+  if (offset > body.size()) offset = body.size();
+  if (len > body.size() - offset) len = body.size() - offset;
+  head.contentLength(len).connection(request_);
+  addCors(head, cors(), request_);
+  conn_->queue(BufferRef::copyOf(head.str()));
+  if (request_.method != "HEAD" && len > 0) conn_->queue(body, offset, len, -1);
+  conn_->flush();
+  finishResponse();
+}
+
 void HttpSession::finishResponse() {
   answering_ = false;
   if (!request_.keepAlive) {

@@ -29,6 +29,7 @@ class HttpSession : public ConnectionHandler, public Session, public HttpExchang
   ServerContext& context() override { return ctx_; }
   std::shared_ptr<bool> aliveToken() const override { return alive_; }
   void respond(int status, std::string_view contentType, std::string_view body) override;
+  void respond(ResponseHead head, const BufferRef& body, size_t offset, size_t len) override;
   std::function<void(int, std::string, std::string)> defer() override;
   std::unique_ptr<TcpConnection> takeOver() override;
 

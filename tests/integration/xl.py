@@ -115,6 +115,20 @@ def free_ports(n: int) -> list[int]:
             s.close()
 
 
+def free_udp_ports(n: int) -> list[int]:
+    """n distinct free UDP ports on 127.0.0.1 (RTSP's RTP/RTCP ports)."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind((HOST, 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 # --------------------------------------------------------------------------------------------
 # Configuration: every key name the server reads is spelled in this section only.
 # --------------------------------------------------------------------------------------------
@@ -132,9 +146,12 @@ def _toml_value(v) -> str:
 def render_config(*, rtmp_port: int, http_port: int, workers: int = 2, log_level: str = "info",
                   high_watermark_ms: int = 2000, high_watermark_bytes: int = 4 * 1024 * 1024,
                   stall_timeout_ms: int = 10000, cors_origin: str = "*",
-                  sources: list[tuple[str, Path]] | None = None, extra: str = "") -> str:
+                  sources: list[tuple[str, Path]] | None = None, extra: str = "",
+                  rtsp_port: int | None = None, rtsp_udp_ports: tuple[int, int] | None = None) -> str:
     """The server's TOML config. sources: (stream name, file) looping file sources; None = the
-    built-in demo `live/demo` from conf/demo/demo.mp4. extra: TOML appended as is (plugins)."""
+    built-in demo `live/demo` from conf/demo/demo.mp4. extra: TOML appended as is (plugins).
+    rtsp_port: the RTSP listener (with rtsp_udp_ports as its RTP/RTCP ports); None disables RTSP
+    so that no test server takes the default ports 8554/8000/8001."""
     if sources is None:
         sources = [("live/demo", DEMO_CLIP)]
     lines = [
@@ -153,7 +170,15 @@ def render_config(*, rtmp_port: int, http_port: int, workers: int = 2, log_level
         "[http]",
         f"listen = {_toml_value(f'{HOST}:{http_port}')}",
         f"cors_origin = {_toml_value(cors_origin)}",
+        "",
+        "[rtsp]",
     ]
+    if rtsp_port is None:
+        lines.append("enabled = false")
+    else:
+        rtp, rtcp = rtsp_udp_ports or (0, 0)
+        lines += [f"listen = {_toml_value(f'{HOST}:{rtsp_port}')}",
+                  f"udp_rtp_port = {_toml_value(rtp)}", f"udp_rtcp_port = {_toml_value(rtcp)}"]
     for name, path in sources:
         lines += ["", "[[sources]]", f"name = {_toml_value(name)}", f"file = {_toml_value(Path(path).resolve())}"]
     return "\n".join(lines) + "\n" + extra
@@ -300,7 +325,11 @@ class Server:
     def __init__(self, **config):
         self.binary = require_binary()
         self.tmp = Path(tempfile.mkdtemp(prefix="xueliang-it-"))
-        self.rtmp_port, self.http_port = free_ports(2)
+        self.rtmp_port, self.http_port, self.rtsp_port = free_ports(3)
+        self.rtsp_udp_ports = tuple(free_udp_ports(2))
+        config.setdefault("rtsp_port", self.rtsp_port)
+        config.setdefault("rtsp_udp_ports", self.rtsp_udp_ports)
+        self.rtsp_port = config["rtsp_port"]  # None: RTSP disabled
         sources = config.get("sources")
         self.source_names = [n for n, _ in sources] if sources is not None else ["live/demo"]
         self.config_text = render_config(rtmp_port=self.rtmp_port, http_port=self.http_port, **config)
@@ -317,7 +346,8 @@ class Server:
                                      stdin=subprocess.DEVNULL, stdout=self._log,
                                      stderr=subprocess.STDOUT, cwd=self.tmp)
         t = scaled(timeout)
-        for port, what in ((self.rtmp_port, "RTMP"), (self.http_port, "HTTP")):
+        ports = [(self.rtmp_port, "RTMP"), (self.http_port, "HTTP"), (self.rtsp_port, "RTSP")]
+        for port, what in [(p, w) for p, w in ports if p is not None]:
             if not wait_port(port, t, self.proc):
                 rc = self.proc.poll()
                 self.kill()
@@ -428,6 +458,9 @@ class Server:
     # -- URLs --
     def rtmp_url(self, name: str) -> str:
         return f"rtmp://{HOST}:{self.rtmp_port}/{name}"
+
+    def rtsp_url(self, name: str) -> str:
+        return f"rtsp://{HOST}:{self.rtsp_port}/{name}"
 
     def flv_url(self, name: str) -> str:
         return f"http://{HOST}:{self.http_port}/{name}.flv"

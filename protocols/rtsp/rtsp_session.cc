@@ -1,0 +1,374 @@
+#include "rtsp/rtsp_session.h"
+
+#include <spdlog/spdlog.h>
+
+#include <random>
+
+#include "http/url.h"
+#include "rtp/rtp_packet.h"
+#include "rtp/sdp_media.h"
+#include "rtsp/rtsp_muxer.h"
+
+namespace xl::rtsp {
+namespace {
+
+constexpr const char* kPublic =
+    "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
+
+std::string randomSessionId() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+bool hasTrack(const MediaInfo& m, int track) {
+  return track == kVideoTrack ? m.video.has_value() : m.audio.has_value();
+}
+
+// Sequence number and RTP timestamp of a track's first packet in `gop` (RFC 2326 §12.33).
+bool firstPacket(const std::vector<MuxedBatch>& gop, int track, uint16_t& seq, uint32_t& ts) {
+  for (const MuxedBatch& b : gop) {
+    if (trackOf(b.kind) != track) continue;
+    const uint8_t* p = b.bytes.data();
+    if (b.bytes.size() < 4 + rtp::kRtpHeaderSize || p[0] != '$' || p[1] != rtpChannel(track))
+      continue;
+    seq = rtp::be16(p + 6);
+    ts = rtp::be32(p + 8);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+RtspSession::RtspSession(ServerContext& ctx, const RtspSettings& settings, int format,
+                         Worker& worker, UdpPorts* udp, int fd, std::string peer)
+    : ctx_(ctx),
+      settings_(settings),
+      format_(format),
+      worker_(worker),
+      udp_(udp),
+      conn_(worker, fd, std::move(peer)),
+      id_(ctx.sessionsOf(worker).nextId()),
+      startMs_(worker.nowMs()),
+      lastActivityMs_(startMs_) {}
+
+RtspSession::~RtspSession() {
+  *alive_ = false;
+}
+
+void RtspSession::start() {
+  ctx_.sessionsOf(worker_).add(this);
+  conn_.start(this);
+}
+
+void RtspSession::onClosed() {
+  leaveStream();
+  ctx_.sessionsOf(worker_).remove(this);
+  delete this;
+}
+
+void RtspSession::fail(const std::string& why) {
+  spdlog::warn("rtsp {}: {}; closing", conn_.peer(), why);
+  worker_.stats().protocolErrors.add();
+  conn_.close();
+}
+
+void RtspSession::onData(const uint8_t* data, size_t n) {
+  lastActivityMs_ = worker_.nowMs();
+  Status s = parser_.feed(
+      data, n,
+      [this](RtspMessage&& m) {
+        if (!m.isRequest) return Status::ok();  // a stray response: nothing asked for it
+        if (queue_.size() >= 16) return Status::error("too many pipelined requests");
+        queue_.push_back(std::move(m));
+        return Status::ok();
+      },
+      [](uint8_t, const uint8_t*, size_t) {
+        return Status::ok();  // RTCP receiver reports over TCP: liveness only
+      });
+  if (!s) {
+    if (!conn_.closing()) {
+      conn_.send(BufferRef::copyOf(formatResponse(400, -1, {{"Connection", "close"}})));
+      spdlog::warn("rtsp {}: {}; closing", conn_.peer(), s.message());
+      worker_.stats().protocolErrors.add();
+      conn_.closeAfterFlush();
+    }
+    return;
+  }
+  next();
+}
+
+void RtspSession::next() {
+  while (!busy_ && !queue_.empty() && !conn_.closing()) {
+    RtspMessage req = std::move(queue_.front());
+    queue_.pop_front();
+    handle(req);
+  }
+}
+
+void RtspSession::reply(const RtspMessage& req, int status, Headers headers,
+                        std::string_view body) {
+  headers.insert(headers.begin(), {"Server", "Xueliang"});
+  if (!sessionId_.empty() && status < 300 && req.method != "OPTIONS")
+    headers.emplace_back("Session", sessionHeader());
+  conn_.send(BufferRef::copyOf(formatResponse(status, req.cseq(), headers, body)));
+}
+
+std::string RtspSession::sessionHeader() const {
+  return sessionId_ + ";timeout=" + std::to_string(settings_.sessionTimeoutMs / 1000);
+}
+
+bool RtspSession::sessionMatches(const RtspMessage& req) {
+  return !sessionId_.empty() && sessionId(req.header("Session")) == sessionId_;
+}
+
+void RtspSession::handle(const RtspMessage& req) {
+  if (req.versionMajor != 1) return reply(req, 505);
+  if (req.cseq() < 0) return reply(req, 400, {}, "missing CSeq\n");
+  const std::string& m = req.method;
+  if (m == "OPTIONS") return reply(req, 200, {{"Public", kPublic}});
+  if (m == "GET_PARAMETER" || m == "SET_PARAMETER") {  // keep-alive (§10.8, §10.9)
+    if (req.hasHeader("Session") && !sessionMatches(req)) return reply(req, 454);
+    return reply(req, 200);
+  }
+  if (m == "TEARDOWN") {
+    reply(req, 200);
+    leaveStream();
+    conn_.closeAfterFlush();
+    return;
+  }
+  if (m == "PLAY") return play(req);
+  if (m == "PAUSE") return pause(req);
+  if (m != "DESCRIBE" && m != "SETUP") {
+    bool known = m == "ANNOUNCE" || m == "RECORD" || m == "REDIRECT";
+    return reply(req, known ? 405 : 501, {{"Allow", kPublic}});
+  }
+  auto target = parseTarget(req.uri);
+  if (!target) return reply(req, 400, {}, target.message() + "\n");
+  withAccess(req, *target, [this, req, t = *target] {
+    if (req.method == "DESCRIBE")
+      describe(req, t);
+    else
+      setup(req, t);
+  });
+}
+
+void RtspSession::withAccess(const RtspMessage& req, const RtspTarget& target,
+                             std::function<void()> then) {
+  if (allowedStream_ == target.name()) return then();
+  if (!ctx_.streams->find(target.name())) return reply(req, 404, {}, "stream not found\n");
+  AccessRequest ar;
+  ar.action = AccessRequest::Action::kPlay;
+  ar.stream = target.name();
+  ar.protocol = "rtsp";
+  ar.peer = conn_.peer();
+  ar.clientIp = peerHost(conn_.peer());
+  if (auto q = http::parseQuery(target.query)) {
+    for (auto& p : *q) ar.query[p.key] = p.value;
+  }
+  busy_ = true;
+  ctx_.plugins->check(ar, worker_, alive_,
+                      [this, req, name = target.name(), then = std::move(then)](const Decision& d) {
+                        busy_ = false;
+                        if (conn_.closing()) return;
+                        if (d.verdict == Verdict::kDeny) {
+                          spdlog::info("rtsp {}: play {} denied: {}", conn_.peer(), name, d.reason);
+                          reply(req, 403, {}, d.reason + "\n");
+                        } else {
+                          allowedStream_ = name;
+                          then();
+                        }
+                        next();
+                      });
+}
+
+void RtspSession::describe(const RtspMessage& req, const RtspTarget& target) {
+  StreamPtr s = ctx_.streams->find(target.name());
+  if (!s) return reply(req, 404, {}, "stream not found\n");
+  MediaInfoPtr info = s->mediaInfo();
+  rtp::SessionDescription sdp;
+  sdp.origin = "- " + std::to_string(id_) + " 1 IN IP4 0.0.0.0";
+  sdp.name = target.name();
+  sdp.connection = "IN IP4 0.0.0.0";
+  sdp.attributes = {{"tool", "Xueliang"}, {"range", "npt=0-"}, {"control", "*"}};
+  if (info->video) {
+    auto m = rtp::describeVideo(*info->video, "trackID=0");
+    if (m)
+      sdp.media.push_back(std::move(*m));
+    else
+      spdlog::warn("rtsp {}: {}: video not offered: {}", conn_.peer(), target.name(), m.message());
+  }
+  if (info->audio) {
+    auto m = rtp::describeAudio(*info->audio, "trackID=1");
+    if (m)
+      sdp.media.push_back(std::move(*m));
+    else
+      spdlog::warn("rtsp {}: {}: audio not offered: {}", conn_.peer(), target.name(), m.message());
+  }
+  if (sdp.media.empty()) return reply(req, 503, {}, "the stream has no playable track yet\n");
+  reply(req, 200, {{"Content-Base", target.base + "/"}, {"Content-Type", "application/sdp"}},
+        rtp::writeSdp(sdp));
+}
+
+void RtspSession::setup(const RtspMessage& req, const RtspTarget& target) {
+  if (!sessionId_.empty() && req.hasHeader("Session") && !sessionMatches(req))
+    return reply(req, 454);
+  if (!streamName_.empty() && streamName_ != target.name()) return reply(req, 459);
+  if (playing_) return reply(req, 455);
+  StreamPtr s = ctx_.streams->find(target.name());
+  if (!s) return reply(req, 404, {}, "stream not found\n");
+  MediaInfoPtr info = s->mediaInfo();
+  int track = target.track;
+  if (track < 0) track = info->video ? kVideoTrack : kAudioTrack;  // a single-track aggregate URL
+  if (track > 1 || !hasTrack(*info, track)) return reply(req, 404, {}, "no such track\n");
+
+  auto specs = parseTransport(req.header("Transport"));
+  if (!specs) return reply(req, 400, {}, specs.message() + "\n");
+  const TransportSpec* chosen = nullptr;
+  for (const TransportSpec& t : *specs) {
+    if (t.multicast || (t.mode.size() && t.mode != "PLAY")) continue;
+    if (t.tcp || (t.clientPort[0] >= 0 && udp_)) {
+      chosen = &t;
+      break;
+    }
+  }
+  if (!chosen) return reply(req, 461);
+  Transport kind = chosen->tcp ? Transport::kTcp : Transport::kUdp;
+  if (transport_ != Transport::kNone && transport_ != kind) return reply(req, 461);
+
+  std::string answer;
+  if (kind == Transport::kTcp) {
+    // The shared bytes carry fixed channels: the client gets ours whatever it asked (§12.39).
+    int ch = rtpChannel(track);
+    answer = "RTP/AVP/TCP;unicast;interleaved=" + std::to_string(ch) + "-" + std::to_string(ch + 1);
+  } else {
+    std::string host = peerHost(conn_.peer());
+    auto rtpAddr = udpAddress(host, chosen->clientPort[0]);
+    auto rtcpAddr = udpAddress(host, chosen->clientPort[1]);
+    if (!rtpAddr || !rtcpAddr) return reply(req, 461);
+    if (!udpOut_) udpOut_.emplace(worker_, *udp_, ctx_.viewerLimits());
+    udpOut_->setTrack(track, *rtpAddr, *rtcpAddr);
+    answer = "RTP/AVP;unicast;client_port=" + std::to_string(chosen->clientPort[0]) + "-" +
+             std::to_string(chosen->clientPort[1]) +
+             ";server_port=" + std::to_string(udp_->rtp->port()) + "-" +
+             std::to_string(udp_->rtcp->port());
+  }
+  if (sessionId_.empty()) sessionId_ = randomSessionId();
+  transport_ = kind;
+  streamName_ = target.name();
+  setup_[track] = true;
+  controlUrl_[track] = req.uri;
+  spdlog::debug("rtsp {}: SETUP {} track {} {}", conn_.peer(), streamName_, track, answer);
+  reply(req, 200, {{"Transport", answer}});
+}
+
+void RtspSession::play(const RtspMessage& req) {
+  if (sessionId_.empty() || (!setup_[0] && !setup_[1])) return reply(req, 455);
+  if (!sessionMatches(req)) return reply(req, 454);
+  if (playing_) return reply(req, 200, {{"Range", "npt=0.000-"}});
+  stream_ = ctx_.streams->find(streamName_);
+  if (!stream_) return reply(req, 404, {}, "stream not found\n");
+  playing_ = true;
+  busy_ = true;  // answered in onJoin, with the RTP-Info of the first packets
+  pendingPlayCseq_ = req.cseq();
+  if (transport_ == Transport::kTcp && !out_) out_.emplace(conn_, ctx_.viewerLimits());
+  spdlog::info("rtsp {}: playing {} over {}", conn_.peer(), streamName_,
+               transport_ == Transport::kTcp ? "TCP" : "UDP");
+  stream_->attach(this, format_, worker_);
+}
+
+void RtspSession::pause(const RtspMessage& req) {
+  if (sessionId_.empty()) return reply(req, 455);
+  if (!sessionMatches(req)) return reply(req, 454);
+  leaveStream();
+  reply(req, 200);
+}
+
+void RtspSession::leaveStream() {
+  if (stream_ && playing_) stream_->detach(this, format_, worker_);
+  stream_.reset();
+  playing_ = false;
+}
+
+void RtspSession::onJoin(const BufferRef&, const std::vector<MuxedBatch>& gop) {
+  std::string rtpInfo;
+  for (int k = 0; k < 2; ++k) {
+    uint16_t seq;
+    uint32_t ts;
+    if (!setup_[k] || !firstPacket(gop, k, seq, ts)) continue;
+    if (!rtpInfo.empty()) rtpInfo += ",";
+    rtpInfo +=
+        "url=" + controlUrl_[k] + ";seq=" + std::to_string(seq) + ";rtptime=" + std::to_string(ts);
+  }
+  RtspMessage req;
+  req.method = "PLAY";
+  req.headers.emplace_back("CSeq", std::to_string(pendingPlayCseq_));
+  Headers h = {{"Range", "npt=0.000-"}};
+  if (!rtpInfo.empty()) h.emplace_back("RTP-Info", rtpInfo);
+  reply(req, 200, std::move(h));
+  busy_ = false;
+  pendingPlayCseq_ = -1;
+  std::vector<MuxedBatch> mine;
+  for (const MuxedBatch& b : gop) {
+    if (setup_[trackOf(b.kind)]) mine.push_back(b);
+  }
+  if (out_ && transport_ == Transport::kTcp) {
+    out_->join({}, mine);
+  } else if (udpOut_) {
+    for (const MuxedBatch& b : mine) udpOut_->deliver(b);
+  }
+  next();
+}
+
+void RtspSession::onBatch(const MuxedBatch& b) {
+  if (!playing_ || pendingPlayCseq_ >= 0 || !setup_[trackOf(b.kind)]) return;
+  if (transport_ == Transport::kTcp)
+    out_->deliver(b);
+  else if (udpOut_)
+    udpOut_->deliver(b);
+}
+
+void RtspSession::onStreamEnd() {
+  spdlog::info("rtsp {}: {} ended", conn_.peer(), streamName_);
+  if (pendingPlayCseq_ >= 0) {
+    RtspMessage req;
+    req.headers.emplace_back("CSeq", std::to_string(pendingPlayCseq_));
+    reply(req, 404, {}, "stream ended\n");
+  }
+  leaveStream();
+  conn_.closeAfterFlush();
+}
+
+void RtspSession::tick(uint64_t now) {
+  if (conn_.closing()) return;
+  if (playing_ && out_ && transport_ == Transport::kTcp && out_->stalled(now)) {
+    spdlog::warn("rtsp {}: viewer of {} made no progress for {} ms; disconnecting", conn_.peer(),
+                 streamName_, ctx_.viewerLimits().stallTimeoutMs);
+    worker_.stats().slowDisconnects.add();
+    conn_.close();
+    return;
+  }
+  if (now - lastActivityMs_ > settings_.sessionTimeoutMs) {
+    spdlog::info("rtsp {}: session timed out after {} ms", conn_.peer(),
+                 settings_.sessionTimeoutMs);
+    conn_.close();
+  }
+}
+
+SessionInfo RtspSession::info() const {
+  SessionInfo i;
+  i.id = id_;
+  i.protocol = "rtsp";
+  i.role = setup_[0] || setup_[1] ? "viewer" : "none";
+  i.stream = streamName_;
+  i.peer = conn_.peer();
+  i.bytesIn = conn_.bytesIn();
+  i.bytesOut = conn_.bytesOut() + (udpOut_ ? udpOut_->bytesOut() : 0);
+  i.drops = (out_ ? out_->drops() : 0) + (udpOut_ ? udpOut_->drops() : 0);
+  i.ageSec = (worker_.nowMs() - startMs_) / 1000.0;
+  return i;
+}
+
+}  // namespace xl::rtsp
