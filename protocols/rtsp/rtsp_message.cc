@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "http/response.h"
+
 namespace xl::rtsp {
 namespace {
 
@@ -174,21 +176,10 @@ Status RtspParser::feed(const uint8_t* data, size_t n, const MessageFn& onMessag
 }
 
 std::string_view reasonPhrase(int status) {
+  // RFC 2326 §7.1.1: RTSP shares HTTP's codes and adds its own in the 45x range.
   switch (status) {
-    case 200:
-      return "OK";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 406:
-      return "Not Acceptable";
+    case 451:
+      return "Parameter Not Understood";
     case 453:
       return "Not Enough Bandwidth";
     case 454:
@@ -199,18 +190,12 @@ std::string_view reasonPhrase(int status) {
       return "Aggregate Operation Not Allowed";
     case 461:
       return "Unsupported Transport";
-    case 500:
-      return "Internal Server Error";
-    case 501:
-      return "Not Implemented";
-    case 503:
-      return "Service Unavailable";
     case 505:
       return "RTSP Version Not Supported";
     case 551:
       return "Option not supported";
     default:
-      return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+      return http::statusText(status);
   }
 }
 

@@ -7,28 +7,32 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
 
+#include "socket_util.h"
 #include "xueliang/connection.h"
 
 namespace xl {
 namespace {
 
+// "1.2.3.4:5" or "[::1]:5". snprintf rather than string concatenation, which GCC 12 mis-warns
+// about (-Wrestrict, GCC bug 105329).
 std::string formatPeer(const sockaddr_storage& ss) {
   char host[INET6_ADDRSTRLEN] = "?";
-  int port = 0;
+  char out[INET6_ADDRSTRLEN + 10];
   if (ss.ss_family == AF_INET) {
     auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
     inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
-    port = ntohs(a->sin_port);
-    return std::string(host) + ":" + std::to_string(port);
+    std::snprintf(out, sizeof out, "%s:%u", host, unsigned(ntohs(a->sin_port)));
+  } else {
+    auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+    inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+    std::snprintf(out, sizeof out, "[%s]:%u", host, unsigned(ntohs(a->sin6_port)));
   }
-  auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
-  inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
-  port = ntohs(a->sin6_port);
-  return "[" + std::string(host) + "]:" + std::to_string(port);
+  return out;
 }
 
 }  // namespace
@@ -96,11 +100,7 @@ Status TcpListener::listen(const std::string& address) {
     fd_ = -1;
     return Status::error("cannot listen on " + address + ": " + err);
   }
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len);
-  port_ = ss.ss_family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port)
-                                  : ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+  port_ = net::localPort(fd_);
   uv_poll_init(worker_.loop(), poll_.make(), fd_);
   poll_.get()->data = this;
   uv_poll_start(poll_.get(), UV_READABLE, [](uv_poll_t* p, int status, int) {
@@ -128,8 +128,13 @@ Status ListenerSet::open(Worker& w, const std::string& address, TcpListener::Acc
   if (port_) {
     auto hp = parseHostPort(address);
     if (!hp) return hp.status();
-    where = (hp->first.find(':') != std::string::npos ? "[" + hp->first + "]" : hp->first) + ":" +
-            std::to_string(port_);
+    where = hp->first;
+    if (where.find(':') != std::string::npos) {  // IPv6 literal
+      where.insert(where.begin(), '[');
+      where.push_back(']');
+    }
+    where.push_back(':');
+    where.append(std::to_string(port_));
   }
   if (Status s = l->listen(where); !s) return s;
   if (!port_) {

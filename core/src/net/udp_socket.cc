@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "socket_util.h"
 #include "xueliang/connection.h"
 #include "xueliang/udp.h"
 
@@ -63,11 +64,7 @@ Status UdpSocket::bind(const std::string& address) {
     close();
     return Status::error("cannot bind UDP " + address + ": " + err);
   }
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len);
-  port_ = ss.ss_family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port)
-                                  : ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+  port_ = net::localPort(fd_);
   uv_poll_init(worker_.loop(), poll_.make(), fd_);
   poll_.get()->data = this;
   uv_poll_start(poll_.get(), UV_READABLE, [](uv_poll_t* p, int status, int) {
