@@ -101,7 +101,7 @@ Channel::Channel(std::string name, Container c, std::vector<Worker*> workers)
 
 void Channel::publish(uint64_t generation, SnapshotPtr s) {
   if (!s || generation != generation_.load()) return;
-  snap_.store(std::move(s), std::memory_order_release);
+  snap_.store(std::move(s));  // seq_cst: pairs with the waiter count (no lost wake-up)
   for (size_t i = 0; i < workers_.size(); ++i) {
     if (waits_[i]->count.load() == 0) continue;
     int wi = static_cast<int>(i);

@@ -62,7 +62,7 @@ class Channel : public std::enable_shared_from_this<Channel> {
   const std::string& name() const { return name_; }
   Container container() const { return container_; }
 
-  SnapshotPtr snapshot() const { return snap_.load(std::memory_order_acquire); }
+  SnapshotPtr snapshot() const { return snap_.load(); }
   // From the segmenter's worker. Snapshots of a replaced segmenter (older generation) are
   // ignored.
   void publish(uint64_t generation, SnapshotPtr s);

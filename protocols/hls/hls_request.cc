@@ -50,8 +50,7 @@ bool isHlsPath(std::string_view p) {
 Result<HlsRequest> parseHlsRequest(std::string_view rawPath, std::string_view rawQuery) {
   auto segs = http::decodePathSegments(rawPath);
   if (!segs) return Status::error("bad path: " + segs.message());
-  if (segs->size() != 3)
-    return Status::error("expected /{app}/{stream}/" + std::string(kPlaylistName));
+  if (segs->size() != 3) return Status::error("expected /{app}/{stream}/index.m3u8");
   HlsRequest r;
   r.stream = (*segs)[0] + "/" + (*segs)[1];
   const std::string& file = (*segs)[2];

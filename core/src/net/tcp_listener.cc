@@ -121,7 +121,40 @@ Status TcpListener::listen(const std::string& address) {
   return Status::ok();
 }
 
+namespace {
+
+// SO_REUSEPORT lets every socket of the same user share a port, so a second server started on
+// the same address would silently take half the connections. A plain bind of a throw-away socket
+// tells whether anyone holds the address already.
+Status checkAddressFree(const std::string& address) {
+  auto hp = parseHostPort(address);
+  if (!hp) return hp.status();
+  if (hp->second == 0) return Status::ok();
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
+  addrinfo* res = nullptr;
+  std::string port = std::to_string(hp->second);
+  if (getaddrinfo(hp->first.c_str(), port.c_str(), &hints, &res) != 0) return Status::ok();
+  int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  int rc = fd >= 0 ? ::bind(fd, res->ai_addr, res->ai_addrlen) : 0;
+  int err = errno;
+  freeaddrinfo(res);
+  if (fd >= 0) ::close(fd);
+  if (rc != 0 && err == EADDRINUSE)
+    return Status::error("cannot listen on " + address + ": address already in use");
+  return Status::ok();
+}
+
+}  // namespace
+
 Status ListenerSet::open(Worker& w, const std::string& address, TcpListener::AcceptFn onAccept) {
+  if (!port_) {
+    if (Status s = checkAddressFree(address); !s) return s;
+  }
   if (listeners_.size() <= static_cast<size_t>(w.index())) listeners_.resize(w.index() + 1);
   auto l = std::make_unique<TcpListener>(w, std::move(onAccept));
   std::string where = address;
