@@ -28,9 +28,6 @@ class SegmenterSink : public FrameSink {
   void onFrame(const Frame& f) override {
     if (stopped_) return;
     if (ch_->released() || ch_->generation() != generation_) return stop();
-    // Stream::setMediaInfo does not call FrameSink::onMediaInfo: follow the stream's pointer.
-    MediaInfoPtr mi = stream_.mediaInfo();
-    if (mi != seg_.mediaInfo()) publish(seg_.setMediaInfo(mi));
     publish(seg_.onFrame(f));
   }
 

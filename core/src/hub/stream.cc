@@ -50,6 +50,7 @@ void Stream::setMediaInfo(MediaInfoPtr info) {
   for (auto& out : outputs_) {
     if (out.muxer) out.header = out.muxer->header(*media_);
   }
+  for (auto& sink : frameSinks_) sink->onMediaInfo(media_);
 }
 
 void Stream::resetCaches() {

@@ -467,11 +467,15 @@ TEST_F(StreamTest, FrameSinksSeeEveryFrame) {
     s->addFrameSink(std::move(sink));
   });
   push(s, 0, 7);
+  ASSERT_TRUE(info && info->video);
+  EXPECT_EQ(info->video->width, 1);
+  // A codec change mid-stream reaches the sink too.
+  runOn(a, [&] { s->setMediaInfo(videoInfo(2)); });
+  ASSERT_TRUE(info && info->video);
+  EXPECT_EQ(info->video->width, 2);
   runOn(a, [&] { s->end(); });
   EXPECT_EQ(seen, range(0, 7));
   EXPECT_EQ(ends, 1);
-  ASSERT_TRUE(info && info->video);
-  EXPECT_EQ(info->video->width, 1);
 }
 
 TEST_F(StreamTest, RegistryRefusesDuplicateAndRemoves) {
