@@ -101,12 +101,12 @@ def client_env() -> dict:
     return env
 
 
-def free_ports(n: int) -> list[int]:
-    """n distinct free TCP ports on 127.0.0.1 (bind port 0, hold all, then release)."""
+def free_ports(n: int, kind: int = socket.SOCK_STREAM) -> list[int]:
+    """n distinct free ports on 127.0.0.1, TCP by default (bind port 0, hold all, then release)."""
     socks = []
     try:
         for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s = socket.socket(socket.AF_INET, kind)
             s.bind((HOST, 0))
             socks.append(s)
         return [s.getsockname()[1] for s in socks]
@@ -117,16 +117,7 @@ def free_ports(n: int) -> list[int]:
 
 def free_udp_ports(n: int) -> list[int]:
     """n distinct free UDP ports on 127.0.0.1 (RTSP's RTP/RTCP ports)."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.bind((HOST, 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+    return free_ports(n, socket.SOCK_DGRAM)
 
 
 # --------------------------------------------------------------------------------------------
