@@ -18,14 +18,4 @@ if [[ ${#packages[@]} -eq 0 ]]; then
 fi
 
 echo "install-browser-deps: installing ${packages[*]}"
-SUDO=()
-if [[ "$(id -u)" -ne 0 ]]; then
-  if command -v sudo >/dev/null 2>&1; then
-    SUDO=(sudo)
-  else
-    echo "install-browser-deps: not root and no sudo; install manually: apt-get install ${packages[*]}" >&2
-    exit 1
-  fi
-fi
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${packages[@]}"
+bash "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh" install-browser-deps "${packages[@]}"
