@@ -159,7 +159,9 @@ ChannelPtr ChannelMap::attach(const StreamPtr& stream, Container c, uint64_t now
   uint64_t gen = ch->generation_.fetch_add(1) + 1;
   SegmenterConfig cfg;
   cfg.targetMs = settings_->segmentDurationMs;
+  cfg.partTargetMs = settings_->partDurationMs;
   cfg.window = settings_->window;
+  cfg.container = c;
   spdlog::info("hls {} ({}): segmenter started", stream->name(), containerName(c));
   stream->owner().post([stream, ch, gen, cfg] {
     if (ch->released() || ch->generation() != gen) return;

@@ -29,6 +29,7 @@ struct HlsSettings {
   size_t window = 6;
   int64_t partDurationMs = 333;
   uint64_t idleTimeoutMs = 30000;
+  uint64_t sessionTimeoutMs = 20000;  // an HLS viewer without requests for this long has left
   Container container = Container::kTs;
 };
 

@@ -21,8 +21,9 @@ Result<uint64_t> parseNumber(std::string_view s, const char* what) {
   return v;
 }
 
-// "seg{N}.{ext}" -> N and the container of the extension.
-bool parseSegmentName(std::string_view name, uint64_t& msn, Container& c) {
+// "seg{N}.{ext}" -> N and the container of the extension; "seg{N}.{P}.{ext}" -> a part.
+bool parseSegmentName(std::string_view name, uint64_t& msn, std::optional<uint32_t>& part,
+                      Container& c) {
   if (!name.starts_with("seg")) return false;
   size_t dot = name.rfind('.');
   if (dot == std::string_view::npos || dot <= 3) return false;
@@ -33,9 +34,26 @@ bool parseSegmentName(std::string_view name, uint64_t& msn, Container& c) {
     c = Container::kFmp4;
   else
     return false;
-  auto n = parseNumber(name.substr(3, dot - 3), "segment number");
+  std::string_view nums = name.substr(3, dot - 3);
+  size_t mid = nums.find('.');
+  auto n = parseNumber(nums.substr(0, mid), "segment number");
   if (!n) return false;
   msn = *n;
+  if (mid != std::string_view::npos) {
+    auto p = parseNumber(nums.substr(mid + 1), "part number");
+    if (!p || *p > 100000) return false;
+    part = static_cast<uint32_t>(*p);
+  }
+  return true;
+}
+
+bool validSessionId(std::string_view s) {
+  if (s.empty() || s.size() > kMaxSessionIdLength) return false;
+  for (char ch : s) {
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '-' || ch == '_';
+    if (!ok) return false;
+  }
   return true;
 }
 
@@ -61,8 +79,11 @@ Result<HlsRequest> parseHlsRequest(std::string_view rawPath, std::string_view ra
     r.container = Container::kFmp4;
   } else {
     Container c = Container::kTs;
-    if (!parseSegmentName(file, r.msn, c)) return Status::error("unknown HLS resource " + file);
-    r.kind = HlsRequest::Kind::kSegment;
+    std::optional<uint32_t> part;
+    if (!parseSegmentName(file, r.msn, part, c))
+      return Status::error("unknown HLS resource " + file);
+    r.kind = part ? HlsRequest::Kind::kPart : HlsRequest::Kind::kSegment;
+    r.part = part.value_or(0);
     r.container = c;
   }
   auto q = http::parseQuery(rawQuery);
@@ -90,6 +111,10 @@ Result<HlsRequest> parseHlsRequest(std::string_view rawPath, std::string_view ra
       // YES skips segments; v2 also skips date ranges (rfc8216bis 6.2.5.1).
       if (p.value != "YES" && p.value != "v2") return Status::error("_HLS_skip must be YES or v2");
       r.skip = true;
+    } else if (p.key == "hls_session") {
+      if (!validSessionId(p.value))
+        return Status::error("hls_session must be 1..32 of A-Z a-z 0-9 - _");
+      r.session = p.value;
     }
   }
   // _HLS_part without _HLS_msn is an error (rfc8216bis 6.2.5.2).

@@ -39,7 +39,8 @@ def parse_playlist(text: str) -> dict:
             k, _, v = line[1:].partition(":")
             out["tags"][k] = v
         elif line:
-            pending["uri"] = line
+            # Media URIs carry the viewer's session id (?hls_session=...).
+            pending["uri"], _, pending["query"] = line.partition("?")
             out["segments"].append(pending)
             pending = {}
     return out
@@ -87,6 +88,7 @@ class HlsTest(xl.ServerTestCase):
         first = int(p["tags"]["EXT-X-MEDIA-SEQUENCE"])
         for i, s in enumerate(segs):
             self.assertEqual(s["uri"], f"seg{first + i}.ts")
+            self.assertRegex(s["query"], r"^hls_session=[\w-]+$")
             self.assertRegex(s["pdt"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
             self.assertLessEqual(round(s["duration"]), 2, "EXTINF rounds to <= TARGETDURATION")
             self.assertAlmostEqual(s["duration"], 2.0, delta=0.25, msg="demo GOP is 2 s")

@@ -60,7 +60,32 @@ TEST(HlsRequest, Rejects) {
   }
 }
 
+TEST(HlsRequest, PartsAndSessions) {
+  auto r = parseHlsRequest("/live/demo/seg12.3.m4s", "hls_session=Ab-9_z");
+  ASSERT_TRUE(r) << r.message();
+  EXPECT_EQ(r->kind, HlsRequest::Kind::kPart);
+  EXPECT_EQ(r->msn, 12u);
+  EXPECT_EQ(r->part, 3u);
+  EXPECT_EQ(r->container, Container::kFmp4);
+  EXPECT_EQ(r->session, "Ab-9_z");
+  r = parseHlsRequest("/live/demo/seg12.ts", "");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->kind, HlsRequest::Kind::kSegment);
+  EXPECT_TRUE(r->session.empty());
+  r = parseHlsRequest("/live/demo/index.m3u8", "_HLS_msn=4&_HLS_part=2&_HLS_skip=YES");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(*r->hlsMsn, 4u);
+  EXPECT_EQ(*r->hlsPart, 2u);
+  EXPECT_TRUE(r->skip);
+  for (const char* bad : {"seg1..ts", "seg1.x.ts", "seg1.2.3.ts", "seg.2.ts", "seg1.999999.ts"})
+    EXPECT_FALSE(parseHlsRequest(std::string("/a/b/") + bad, "")) << bad;
+  for (const char* q : {"hls_session=", "hls_session=a%20b", "hls_session=a%26b",
+                        "hls_session=123456789012345678901234567890123"})
+    EXPECT_FALSE(parseHlsRequest("/a/b/index.m3u8", q)) << q;
+}
+
 TEST(HlsRequest, RouteMatch) {
+  EXPECT_TRUE(isHlsPath("/live/demo/seg3.1.ts"));
   EXPECT_TRUE(isHlsPath("/live/demo/index.m3u8"));
   EXPECT_TRUE(isHlsPath("/live/demo/seg3.ts"));
   EXPECT_TRUE(isHlsPath("/live/demo/seg3.m4s"));

@@ -1,0 +1,239 @@
+// HLS in a real browser: the real xueliang binary serves live/demo as HLS, headless Chromium
+// (Debian's /usr/bin/chromium, driven by playwright-core) plays it with hls.js from a page on
+// another origin (CORS), once as classic HLS and once as LL-HLS (lowLatencyMode), and the test
+// checks that the video advances and how far behind live it plays: hls.latency (behind the
+// playlist's live edge) and the EXT-X-PROGRAM-DATE-TIME of the playing position against the
+// wall clock. Classic: < 8 s; LL-HLS (MPEG-TS and fMP4 parts): < 2 s.
+//
+// Env: XUELIANG_BIN (default build/xueliang), CHROMIUM (default /usr/bin/chromium).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const SOURCE_DIR = path.resolve(HERE, '..', '..');
+const SERVER_BIN = path.resolve(SOURCE_DIR, process.env.XUELIANG_BIN || 'build/xueliang');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const DEMO_CLIP = path.join(SOURCE_DIR, 'conf', 'demo', 'demo.mp4');
+const HLS_JS = path.join(HERE, 'node_modules', 'hls.js', 'dist', 'hls.js');
+const HOST = '127.0.0.1';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--autoplay-policy=no-user-gesture-required'];
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, HOST, () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function until(what, timeoutMs, fn, intervalMs = 100) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const last = await fn();
+    if (last) return last;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
+function get(url) {
+  return new Promise((resolve) => {
+    const req = http.get(url, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.setTimeout(5000, () => { req.destroy(); resolve(null); });
+    req.on('error', () => resolve(null));
+  });
+}
+
+const S = {};
+
+function serverLog() {
+  try { return fs.readFileSync(S.logPath, 'utf8').split('\n').slice(-40).join('\n'); } catch { return ''; }
+}
+
+before(async () => {
+  assert.ok(fs.existsSync(SERVER_BIN), `xueliang binary not found at ${SERVER_BIN} (set XUELIANG_BIN)`);
+  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} missing: run scripts/install-browser-deps.sh`);
+  assert.ok(fs.existsSync(HLS_JS), `${HLS_JS} missing: run npm ci in tests/browser`);
+  S.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xl-browser-hls-'));
+  S.rtmpPort = await freePort();
+  S.httpPort = await freePort();
+  const config = [
+    '# written by tests/browser/test_hls_js.mjs',
+    'workers = 2',
+    'log_level = "info"',
+    '',
+    '[rtmp]',
+    `listen = "${HOST}:${S.rtmpPort}"`,
+    '',
+    '[http]',
+    `listen = "${HOST}:${S.httpPort}"`,
+    'cors_origin = "*"',
+    '',
+    '[hls]',
+    'segment_duration_ms = 2000',
+    'part_duration_ms = 333',
+    '',
+    '[[sources]]',
+    'name = "live/demo"',
+    `file = ${JSON.stringify(DEMO_CLIP)}`,
+    'loop = true',
+    '',
+  ].join('\n');
+  S.configPath = path.join(S.dir, 'xueliang.toml');
+  fs.writeFileSync(S.configPath, config);
+  S.logPath = path.join(S.dir, 'xueliang.log');
+  const log = fs.openSync(S.logPath, 'w');
+  S.server = spawn(SERVER_BIN, ['-c', S.configPath], { stdio: ['ignore', log, log] });
+  fs.closeSync(log);
+  S.serverExit = new Promise((resolve) => S.server.once('exit', (code, signal) => {
+    S.exited = { code, signal, at: Date.now() };
+    resolve(S.exited);
+  }));
+  S.hlsUrl = `http://${HOST}:${S.httpPort}/live/demo/index.m3u8`;
+
+  // The page's own origin: a tiny static server on another port, so HLS is cross-origin.
+  S.pageServer = http.createServer((req, res) => {
+    const files = { '/': ['hls.html', 'text/html; charset=utf-8'],
+                    '/hls.js': [HLS_JS, 'text/javascript; charset=utf-8'] };
+    const f = files[new URL(req.url, 'http://x').pathname];
+    if (!f) { res.writeHead(404).end(); return; }
+    res.writeHead(200, { 'Content-Type': f[1], 'Cache-Control': 'no-store' });
+    fs.createReadStream(path.resolve(HERE, f[0])).pipe(res);
+  });
+  await new Promise((r) => S.pageServer.listen(0, HOST, r));
+  S.pageOrigin = `http://${HOST}:${S.pageServer.address().port}`;
+
+  S.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+
+  // Ready once the demo source has a segment: the playlist answers 200.
+  await until('live/demo over HLS', 20000, async () => {
+    if (S.exited) throw new Error(`xueliang exited early ${JSON.stringify(S.exited)}:\n${serverLog()}`);
+    const r = await get(S.hlsUrl);
+    return r && r.status === 200 && r.body.toString().includes('#EXTINF') ? r : null;
+  }, 300);
+});
+
+after(async () => {
+  if (S.browser) await S.browser.close().catch(() => {});
+  if (S.pageServer) S.pageServer.close();
+  if (S.server && !S.exited) {
+    S.server.kill('SIGTERM');
+    await Promise.race([S.serverExit, sleep(3000)]);
+    if (!S.exited) S.server.kill('SIGKILL');
+  }
+  if (S.dir) console.log(`# artifacts: ${S.dir} (config, server log)`);
+});
+
+// Plays `url` for a while and returns the latency figures seen once playback settled.
+async function play(url, lowLatencyMode) {
+  const page = await S.browser.newPage({ viewport: { width: 640, height: 360 } });
+  const consoleLines = [];
+  page.on('console', (m) => { if (m.type() === 'error') consoleLines.push(m.text()); });
+  page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
+  try {
+    await page.goto(`${S.pageOrigin}/`);
+    const env = await page.evaluate(() => ({ ua: navigator.userAgent, v: window.xl.hlsVersion, ok: window.xl.supported }));
+    console.log(`# ${env.ua}; hls.js ${env.v}`);
+    assert.ok(env.ok, 'hls.js: MSE not supported in this browser');
+    await page.evaluate(([u, ll]) => window.xlStart(u, ll), [url, lowLatencyMode]);
+    const t0 = Date.now();
+    const state = () => page.evaluate(() => ({ snap: window.xlSnapshot(), xl: window.xl }));
+    try {
+      await until('currentTime > 2 s', 15000, async () => {
+        const s = await state();
+        if (s.xl.fatal) throw new Error(`hls.js fatal error ${s.xl.fatal}: ${JSON.stringify(s.xl.errors)}`);
+        return s.snap.currentTime > 2 ? s : null;
+      }, 200);
+    } catch (e) {
+      throw new Error(`${e.message}\nlast state: ${JSON.stringify(await state())}\nconsole: ${consoleLines.join('\n')}`);
+    }
+    console.log(`# playing after ${Date.now() - t0} ms`);
+    // Let the player settle at its target distance from live, then sample.
+    await sleep(4000);
+    const samples = [];
+    for (let i = 0; i < 8; i++) {
+      samples.push((await state()).snap);
+      await sleep(500);
+    }
+    const s = await state();
+    return { samples, xl: s.xl, first: samples[0], last: samples.at(-1) };
+  } finally {
+    await page.close();
+  }
+}
+
+function median(xs) {
+  const a = [...xs].sort((x, y) => x - y);
+  return a[Math.floor(a.length / 2)];
+}
+
+test('playlist is served cross-origin with CORS', async () => {
+  const r = await get(S.hlsUrl);
+  assert.equal(r.status, 200);
+  assert.match(r.headers['content-type'], /application\/vnd\.apple\.mpegurl/);
+  assert.match(r.body.toString(), /#EXT-X-PART-INF:PART-TARGET=/);
+});
+
+test('hls.js plays classic HLS: video advances, latency < 8 s', async () => {
+  const r = await play(S.hlsUrl, false);
+  const lat = median(r.samples.map((s) => s.latency));
+  const pdt = median(r.samples.map((s) => s.pdtLatency));
+  console.log(`# classic: currentTime ${r.first.currentTime.toFixed(2)} -> ${r.last.currentTime.toFixed(2)}, ` +
+    `hls.latency ${lat.toFixed(2)} s, PDT latency ${pdt.toFixed(2)} s, fragments ${r.last.fragsLoaded}, parts ${r.last.partsLoaded}`);
+  assert.equal(r.last.error, null);
+  assert.equal(r.last.videoWidth, 640);
+  assert.ok(r.last.currentTime - r.first.currentTime > 2.5, 'currentTime advanced > 2.5 s in 3.5 s');
+  assert.equal(r.last.partsLoaded, 0, 'classic mode loads whole segments');
+  assert.ok(lat > 0 && lat < 8, `hls.latency ${lat}`);
+  assert.ok(pdt > 0 && pdt < 8, `program-date-time latency ${pdt}`);
+});
+
+test('hls.js plays LL-HLS (lowLatencyMode): parts, blocking reload, latency < 2 s', async () => {
+  const r = await play(S.hlsUrl, true);
+  const lat = median(r.samples.map((s) => s.latency));
+  const pdt = median(r.samples.map((s) => s.pdtLatency));
+  console.log(`# LL-HLS: currentTime ${r.first.currentTime.toFixed(2)} -> ${r.last.currentTime.toFixed(2)}, ` +
+    `hls.latency ${lat.toFixed(2)} s, PDT latency ${pdt.toFixed(2)} s, parts ${r.last.partsLoaded}, ` +
+    `level ${JSON.stringify(r.xl.levels)}, errors ${JSON.stringify(r.xl.errors.slice(0, 3))}`);
+  assert.equal(r.last.error, null);
+  assert.ok(r.last.currentTime - r.first.currentTime > 2.5, 'currentTime advanced > 2.5 s in 3.5 s');
+  assert.ok(r.xl.levels.canBlockReload, 'hls.js saw CAN-BLOCK-RELOAD');
+  assert.ok(Math.abs(r.xl.levels.partTarget - 0.333) < 0.01, 'PART-TARGET');
+  assert.ok(r.last.partsLoaded > 10, `hls.js loaded parts (${r.last.partsLoaded})`);
+  assert.ok(lat > 0 && lat < 2, `hls.latency ${lat}`);
+  assert.ok(pdt > 0 && pdt < 2, `program-date-time latency ${pdt}`);
+});
+
+test('hls.js plays LL-HLS over fMP4/CMAF (?container=fmp4): latency < 2 s', async () => {
+  const r = await play(`${S.hlsUrl}?container=fmp4`, true);
+  const lat = median(r.samples.map((s) => s.latency));
+  const pdt = median(r.samples.map((s) => s.pdtLatency));
+  console.log(`# LL-HLS fMP4: currentTime ${r.first.currentTime.toFixed(2)} -> ${r.last.currentTime.toFixed(2)}, ` +
+    `hls.latency ${lat.toFixed(2)} s, PDT latency ${pdt.toFixed(2)} s, parts ${r.last.partsLoaded}, ` +
+    `errors ${JSON.stringify(r.xl.errors.slice(0, 3))}`);
+  assert.equal(r.last.error, null);
+  assert.equal(r.last.videoWidth, 640);
+  assert.ok(r.last.currentTime - r.first.currentTime > 2.5, 'currentTime advanced > 2.5 s in 3.5 s');
+  assert.ok(r.last.partsLoaded > 10, `hls.js loaded parts (${r.last.partsLoaded})`);
+  assert.ok(lat > 0 && lat < 2, `hls.latency ${lat}`);
+  assert.ok(pdt > 0 && pdt < 2, `program-date-time latency ${pdt}`);
+});
