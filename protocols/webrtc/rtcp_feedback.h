@@ -1,0 +1,25 @@
+// RTCP feedback a browser sends about what it receives (RFC 4585 §6): Generic NACK (§6.2.1,
+// transport-layer feedback, FMT 1), PLI (§6.3.1, payload-specific, FMT 1) and FIR (RFC 5104
+// §4.3.1, payload-specific, FMT 4). Read from an unprotected compound packet; every length is
+// checked, malformed packets are reported, unknown ones skipped.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "xueliang/status.h"
+
+namespace xl::webrtc {
+
+struct Feedback {
+  std::vector<uint16_t> nacked;         // sequence numbers asked for again
+  std::vector<uint32_t> nackSsrcs;      // the media SSRC of each entry of `nacked`
+  std::vector<uint32_t> keyframeSsrcs;  // media SSRCs a PLI or FIR asked a keyframe for
+};
+
+// Appends the feedback found in `compound` to `out` (which the caller clears). At most
+// `maxNacked` sequence numbers are taken, so a hostile packet cannot make us resend much.
+Status readFeedback(std::span<const uint8_t> compound, Feedback& out, size_t maxNacked = 256);
+
+}  // namespace xl::webrtc

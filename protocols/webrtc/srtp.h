@@ -1,0 +1,42 @@
+// SRTP/SRTCP (RFC 3711, AEAD-GCM RFC 7714) with libsrtp2: one session per direction per peer,
+// keyed from DTLS-SRTP. Protection happens in place in the caller's buffer, which must have
+// kSrtpMaxTrailer spare bytes after the packet for the auth tag / SRTCP index.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "webrtc/dtls.h"
+#include "xueliang/status.h"
+
+struct srtp_ctx_t_;  // libsrtp2's session, kept out of this header
+
+namespace xl::webrtc {
+
+inline constexpr size_t kSrtpMaxTrailer = 16 + 4 + 4;  // GCM tag, SRTCP index, slack
+
+class SrtpSession {
+ public:
+  enum class Direction { kOutbound, kInbound };
+  // `keyAndSalt` is the master key followed by the master salt, as SrtpKeys holds them.
+  static Result<std::unique_ptr<SrtpSession>> create(SrtpProfile profile,
+                                                     std::span<const uint8_t> keyAndSalt,
+                                                     Direction direction);
+  ~SrtpSession();
+  SrtpSession(const SrtpSession&) = delete;
+  SrtpSession& operator=(const SrtpSession&) = delete;
+
+  // In place: `len` bytes of RTP (RTCP) become the protected packet; returns its new length.
+  Result<size_t> protectRtp(uint8_t* packet, size_t len);
+  Result<size_t> protectRtcp(uint8_t* packet, size_t len);
+  Result<size_t> unprotectRtp(uint8_t* packet, size_t len);
+  Result<size_t> unprotectRtcp(uint8_t* packet, size_t len);
+
+ private:
+  SrtpSession() = default;
+  ::srtp_ctx_t_* session_ = nullptr;
+};
+
+}  // namespace xl::webrtc

@@ -1,0 +1,136 @@
+// WhepSession: one WebRTC viewer (WHEP). ICE-lite: it answers the browser's STUN Binding requests
+// and takes the nominated address as the peer (RFC 8445 §7.3); consent freshness (RFC 7675):
+// without a valid request for consent_timeout_ms the session ends. DTLS-SRTP as the passive
+// side, then it plays the stream's "rtsp" output: the RTP packets are built once per stream,
+// and per viewer only the payload type, SSRC and sequence number are rewritten before SRTP
+// protection, sent in batches with sendmmsg. Sessions live on the media worker that owns the
+// UDP socket (see WhepRouter).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "webrtc/dtls.h"
+#include "webrtc/rtcp_feedback.h"
+#include "webrtc/sdp_answer.h"
+#include "webrtc/srtp.h"
+#include "webrtc/stun.h"
+#include "xueliang/protocol.h"
+#include "xueliang/udp.h"
+
+namespace xl::webrtc {
+
+class WhepSession;
+
+// What sessions need from the module on their worker: the socket, a shared send scratch and
+// the routing tables (by ufrag, id and peer address).
+class WhepRouter {
+ public:
+  virtual ~WhepRouter() = default;
+  virtual UdpSocket& socket() = 0;
+  // A scratch area of `slots` packet buffers of kSlotSize bytes, reused by every send.
+  static constexpr size_t kSlotSize = 1600;
+  virtual uint8_t* scratch(size_t& slots) = 0;
+  virtual void peerChanged(WhepSession& s, const UdpAddress* before) = 0;
+  // Unregisters the session and deletes it outside of the current callback.
+  virtual void release(WhepSession& s) = 0;
+};
+
+struct WhepSessionParams {
+  std::string id;  // resource id in the Location URL
+  std::string stream;
+  std::string httpPeer;  // who POSTed the offer
+  std::string localUfrag;
+  std::string localPwd;
+  Negotiated negotiated;
+  uint32_t videoSsrc = 0;
+  uint32_t audioSsrc = 0;
+  uint64_t consentTimeoutMs = 30000;
+};
+
+class WhepSession : public Viewer, public Session {
+ public:
+  WhepSession(ServerContext& ctx, Worker& worker, WhepRouter& router, WhepSessionParams params,
+              std::shared_ptr<const DtlsIdentity> identity, StreamPtr stream, int format);
+  ~WhepSession() override;
+
+  void start();
+  const WhepSessionParams& params() const { return p_; }
+  const UdpAddress* peer() const { return havePeer_ ? &peer_ : nullptr; }
+
+  // A Binding request whose USERNAME named this session and whose MESSAGE-INTEGRITY verified.
+  void onBindingRequest(const StunMessage& m, const UdpAddress& from);
+  // DTLS from an address that passed a connectivity check of this session.
+  void onDtls(ByteSpan datagram, const UdpAddress& from);
+  void onRtcp(ByteSpan packet);  // SRTCP from the browser (receiver reports, NACK, PLI)
+  void close(const std::string& why);
+
+  // Viewer
+  void onJoin(const BufferRef& header, const std::vector<MuxedBatch>& gop) override;
+  void onBatch(const MuxedBatch& batch) override;
+  void onStreamEnd() override;
+  // Session
+  SessionInfo info() const override;
+  void tick(uint64_t nowMs) override;
+  void shutdown() override { close("server shutdown"); }
+
+ private:
+  struct Track {
+    int payloadType = -1;
+    uint32_t ssrc = 0;
+    uint16_t seq = 0;
+  };
+  void onConnected();
+  void deliver(const MuxedBatch& b);
+  void drain();
+  void send(const MuxedBatch& b);
+  void flush(std::vector<iovec>& iov, bool video);
+  void retransmit(const Feedback& fb);
+  // Copies channel `channel`'s k-th RTP packet of `b` into `out`, rewritten for this viewer
+  // with sequence number `seq`, and protects it; 0 if there is no such packet.
+  size_t rewriteRtp(const BufferRef& b, uint8_t channel, size_t k, uint16_t seq, uint8_t* out);
+
+  ServerContext& ctx_;
+  Worker& worker_;
+  WhepRouter& router_;
+  WhepSessionParams p_;
+  StreamPtr stream_;
+  int format_;
+  uint64_t sessionId_;
+  uint64_t startMs_;
+  uint64_t lastConsentMs_;
+  bool havePeer_ = false;
+  UdpAddress peer_;
+  DtlsTransport dtls_;
+  std::unique_ptr<SrtpSession> srtpOut_;
+  std::unique_ptr<SrtpSession> srtpIn_;
+  bool attached_ = false;
+  bool closed_ = false;
+  Track tracks_[2];  // video, audio: the rtsp output's track numbering
+  ViewerLimits limits_;
+  std::deque<MuxedBatch> queue_;  // waiting to be paced out (the joining GOP)
+  size_t queuedBytes_ = 0;
+  UvHandle<uv_timer_t> timer_;
+  bool timerArmed_ = false;
+  bool waitKey_ = true;
+  // Video frames sent lately, for NACK (RFC 4585 §6.2.1): the shared batch and the sequence
+  // numbers its packets got here. One reference per frame, no copy: about 2.5 s at 25 fps.
+  struct SentFrame {
+    BufferRef bytes;
+    uint16_t firstSeq = 0;
+    uint16_t count = 0;
+  };
+  std::array<SentFrame, 64> sent_;
+  size_t sentNext_ = 0;
+  Feedback feedback_;  // scratch
+  std::vector<iovec> rtpIov_;
+  std::vector<uint8_t> rtcpIn_;  // scratch for unprotecting received SRTCP
+  uint64_t bytesIn_ = 0, bytesOut_ = 0, drops_ = 0, packetsOut_ = 0;
+  uint64_t nacks_ = 0, retransmits_ = 0, plis_ = 0;
+};
+
+}  // namespace xl::webrtc

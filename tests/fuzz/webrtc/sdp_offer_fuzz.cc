@@ -1,0 +1,32 @@
+// Arbitrary text as a WHEP offer; an answer we produce must itself be valid SDP with ICE-lite.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "webrtc/sdp_answer.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace xl::webrtc;
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  StreamCodecs codecs;
+  codecs.video = xl::Codec::kH264;
+  codecs.profileIdc = 0x64;
+  codecs.audio = xl::Codec::kOpus;
+  codecs.audioChannels = 2;
+  AnswerParams p;
+  p.ufrag = "abcd";
+  p.pwd = "abcdefghijklmnopqrstuvwx";
+  p.fingerprint = "AA:BB";
+  p.candidates = {"127.0.0.1"};
+  p.port = 8189;
+  OfferError err;
+  auto n = answerOffer(text, codecs, p, &err);
+  if (!n) {
+    if (err.status != 400 && err.status != 406) abort();
+    return 0;
+  }
+  auto parsed = xl::rtp::parseSdp(n->sdp);
+  if (!parsed || !parsed->attribute("ice-lite")) abort();
+  return 0;
+}
