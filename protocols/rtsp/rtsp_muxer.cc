@@ -112,13 +112,8 @@ BufferRef RtspMuxer::mux(const Frame& f, const MediaInfo& info) {
   const uint32_t ts = timestampFor(t, f);
   out_.clear();
   const uint8_t channel = rtpChannel(k);
-  t.packetizer->packetize(f, ts, [&](rtp::ByteSpan head, rtp::ByteSpan body) {
-    size_t at = beginInterleaved(out_, channel);
-    out_.append(head);
-    out_.append(body);
-    endInterleaved(out_, at);
-  });
-  if (out_.size() == 0) return {};
+  // The report goes before the frame's packets: a player that starts here maps the very first
+  // packet to the common timeline instead of guessing and then jumping (ffmpeg does).
   const bool videoKey = f.kind == MediaKind::kVideo && f.flags.key;
   if (videoKey) tracks_[kAudioTrack].srDue = true;  // a viewer starting here needs both
   if (videoKey || t.srDue || f.dts - t.lastSrMs >= kReportIntervalMs || f.dts < t.lastSrMs) {
@@ -126,6 +121,14 @@ BufferRef RtspMuxer::mux(const Frame& f, const MediaInfo& info) {
     t.lastSrMs = f.dts;
     t.srDue = false;
   }
+  const size_t reportBytes = out_.size();
+  t.packetizer->packetize(f, ts, [&](rtp::ByteSpan head, rtp::ByteSpan body) {
+    size_t at = beginInterleaved(out_, channel);
+    out_.append(head);
+    out_.append(body);
+    endInterleaved(out_, at);
+  });
+  if (out_.size() == reportBytes) return {};
   BufferWriter batch(out_.size());
   batch.append(out_.data(), out_.size());
   return batch.freeze();

@@ -1,6 +1,7 @@
 // Plugins: configured once on the main thread from their config section, then called through
-// typed hooks. Access hooks return Continue, Deny(reason) or Pending; a pending plugin calls
-// `resume` later (from any thread) with its final answer. Hook order is the config's order.
+// typed hooks. Access hooks return Continue, Deny(reason), Unauthorized(realm) or Pending; a
+// pending plugin calls `resume` later (from any thread) with its final answer. Hook order is the
+// config's order.
 #pragma once
 
 #include <functional>
@@ -19,14 +20,21 @@ class ConfigSection;
 class Stream;
 class Worker;
 
-enum class Verdict { kContinue, kDeny, kPending };
+// kUnauthorized: "credentials required (or wrong)": a protocol that can challenge (RTSP 401,
+// AccessRequest::canChallenge) asks the client for credentials; for the others the chain turns it
+// into kDeny.
+enum class Verdict { kContinue, kDeny, kPending, kUnauthorized };
 
 struct Decision {
   Verdict verdict = Verdict::kContinue;
   std::string reason;
+  std::string realm;  // kUnauthorized: the protection space the challenge names
   static Decision allow() { return {}; }
-  static Decision deny(std::string why) { return {Verdict::kDeny, std::move(why)}; }
-  static Decision pending() { return {Verdict::kPending, {}}; }
+  static Decision deny(std::string why) { return {Verdict::kDeny, std::move(why), {}}; }
+  static Decision pending() { return {Verdict::kPending, {}, {}}; }
+  static Decision unauthorized(std::string realm, std::string why = "credentials required") {
+    return {Verdict::kUnauthorized, std::move(why), std::move(realm)};
+  }
 };
 
 // What an access hook knows of a request, the same on every protocol.
@@ -39,7 +47,12 @@ struct AccessRequest {
   std::string peer;                          // ip:port
   std::map<std::string, std::string> query;  // URL query parameters (tokens)
   std::string user;                          // credentials the protocol carried, if any
-  std::string password;
+  std::string password;                      // in clear only when the scheme sends it (Basic)
+  // Set when credentials came: true if they prove knowledge of `secret` (the plugin's password
+  // for `user`). Digest (RTSP) checks its response without the password ever being sent; Basic
+  // compares. A plugin must use it rather than compare `password` itself.
+  std::function<bool(std::string_view secret)> checkPassword;
+  bool canChallenge = false;  // the protocol can answer kUnauthorized with a challenge
 };
 
 using Resume = std::function<void(Decision)>;

@@ -24,17 +24,21 @@ struct ChainRun : std::enable_shared_from_this<ChainRun> {
                        ? plugins[i]->onPublish(req, std::move(resume))
                        : plugins[i]->onPlay(req, std::move(resume));
       if (d.verdict == Verdict::kPending) return;
-      if (d.verdict == Verdict::kDeny) return finish(d, plugins[i]->name());
+      if (d.verdict == Verdict::kDeny || d.verdict == Verdict::kUnauthorized)
+        return finish(d, plugins[i]->name());
     }
     finish(Decision::allow(), {});
   }
   void resumed(size_t i, const Decision& d) {
-    if (d.verdict == Verdict::kDeny) return finish(d, plugins[i]->name());
+    if (d.verdict == Verdict::kDeny || d.verdict == Verdict::kUnauthorized)
+      return finish(d, plugins[i]->name());
     if (d.verdict == Verdict::kPending) return;  // a plugin may not answer "pending" twice
     from(i + 1);
   }
-  void finish(const Decision& d, std::string_view by) {
-    if (d.verdict == Verdict::kDeny)
+  void finish(Decision d, std::string_view by) {
+    // Protocols that cannot challenge (RTMP, HTTP-FLV, ...) simply refuse.
+    if (d.verdict == Verdict::kUnauthorized && !req.canChallenge) d.verdict = Verdict::kDeny;
+    if (d.verdict != Verdict::kContinue)
       spdlog::info("{} {} by {} from {} denied by {}: {}",
                    req.action == AccessRequest::Action::kPublish ? "publish" : "play", req.stream,
                    req.protocol, req.peer, by, d.reason);

@@ -77,14 +77,15 @@ TEST_F(RtspMuxerTest, VideoPacketsRoundTripWithReports) {
   for (size_t i = 0; i < video_.size(); ++i) {
     BufferRef b = mux.mux(videoFrame(i), info_);
     ASSERT_TRUE(b);
-    bool sawReport = false;
+    bool sawReport = false, sawRtp = false;
     for (auto& f : split(b)) {
       ASSERT_TRUE(f.channel == 0 || f.channel == 1);
       if (f.channel == 0) {
-        EXPECT_FALSE(sawReport) << "reports follow the frame's packets";
+        sawRtp = true;
         rtpPackets.push_back(f.data);
         continue;
       }
+      EXPECT_FALSE(sawRtp) << "reports precede the frame's packets";
       sawReport = true;
       ASSERT_TRUE(rtp::forEachRtcp(f.data, [&](const rtp::RtcpHeader& h) {
         if (h.type == rtp::kRtcpSr) reports.push_back(*rtp::parseSenderReport(h.packet));
@@ -92,7 +93,7 @@ TEST_F(RtspMuxerTest, VideoPacketsRoundTripWithReports) {
       }));
     }
     if (video_[i].key) {
-      EXPECT_TRUE(sawReport) << "every keyframe is followed by a report";
+      EXPECT_TRUE(sawReport) << "every keyframe comes with a report";
     }
   }
   // Continuous numbering, one SSRC, and the same access units back.
@@ -160,6 +161,7 @@ TEST_F(RtspMuxerTest, KeyframesWithoutParameterSetsGetThem) {
   Frame f{MediaKind::kVideo, Codec::kH264, 0, 0, {true, false, false}, w.freeze()};
   RtspMuxer mux;
   auto packets = split(mux.mux(f, info_));
+  std::erase_if(packets, [](const auto& p) { return p.channel != 0; });  // the sender report
   ASSERT_GE(packets.size(), 3u);
   auto first = rtp::parseRtp(packets[0].data);
   auto second = rtp::parseRtp(packets[1].data);
