@@ -5,7 +5,8 @@
 #   make test           build and run all tests;  make test LABEL=unit  (or integration)
 #   make debug | asan   Debug build in build-debug | ASan+UBSan build in build-asan
 #   make fuzz           clang libFuzzer build in build-fuzz, each *_fuzz for FUZZ_SECONDS
-#   make bench          micro benchmarks;  make format;  make clean
+#   make bench          micro benchmarks + quick compare vs nginx-rtmp (bench/compare/run.sh --quick)
+#   make format;  make clean
 
 BUILD_DIR    ?= build
 CONFIG       ?= conf/xueliang.toml
@@ -63,6 +64,7 @@ bench: build
 	@if [ -x $(BUILD_DIR)/bench/micro/xueliang_micro_bench ]; then \
 	  $(BUILD_DIR)/bench/micro/xueliang_micro_bench; \
 	else echo "bench: $(BUILD_DIR)/bench/micro/xueliang_micro_bench not built"; fi
+	BUILD_DIR=$(BUILD_DIR) bash bench/compare/run.sh --quick
 
 format:
 	git ls-files -z -- '*.cc' '*.h' | xargs -0 -r clang-format -i

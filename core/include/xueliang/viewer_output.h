@@ -2,6 +2,11 @@
 // high watermark (media time or bytes queued) a viewer skips video until the next keyframe and
 // drops audio, so a viewer that stops reading costs at most its watermark; codec configuration is
 // never dropped. A viewer that makes no write progress for the stall timeout is disconnected.
+// Write batching: in realtime mode (mergeWindowMs 0) every video frame is written at once, with
+// the audio that arrived since the previous one (audio alone never waits over kAudioHoldMs); in
+// merge mode a viewer's frames wait in its queue and leave in one writev once the oldest has
+// waited the merge window (or the queue passes kMergeFlushBytes), trading latency for fewer
+// syscalls. Joining (header + cached GOP) is always written at once, so start-up stays fast.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +21,7 @@ struct ViewerLimits {
   int64_t highWatermarkMs = 2000;
   size_t highWatermarkBytes = 4 << 20;
   uint64_t stallTimeoutMs = 10000;
+  uint32_t mergeWindowMs = 0;  // 0: realtime
 };
 
 class ViewerOutput {
@@ -29,15 +35,28 @@ class ViewerOutput {
   // True when output has been waiting longer than the stall timeout with no progress.
   bool stalled(uint64_t nowMs) const;
   uint64_t drops() const { return drops_; }
+  // Merge mode: writes what is queued now (used when a session ends or must not wait).
+  void flushPending();
+
+  // Merge mode flushes early above this many queued bytes (a high-bitrate stream).
+  static constexpr size_t kMergeFlushBytes = 256 * 1024;
+  // Realtime mode: the longest audio waits for a video frame to travel with.
+  static constexpr uint64_t kAudioHoldMs = 100;
 
  private:
   bool admit(const MuxedBatch& b);
+  void deliverRealtime(const MuxedBatch& b);
+  // Leaves the queue unflushed until the oldest unflushed frame has waited `windowMs`.
+  void holdFor(uint64_t windowMs);
   bool aboveHigh() const;
   bool belowLow() const;
 
   TcpConnection& conn_;
   ViewerLimits limits_;
-  bool waitKey_ = true;  // video starts (and resumes) on a keyframe
+  bool waitKey_ = true;     // video starts (and resumes) on a keyframe
+  bool videoSeen_ = false;  // audio then rides with video frames (realtime mode)
+  bool pending_ = false;    // queued, not yet flushed
+  uint64_t pendingSinceMs_ = 0;
   uint64_t drops_ = 0;
 };
 

@@ -30,11 +30,14 @@ bool ViewerOutput::admit(const MuxedBatch& b) {
 void ViewerOutput::join(const BufferRef& header, const std::vector<MuxedBatch>& gop) {
   if (header) conn_.queue(header);
   for (const MuxedBatch& b : gop) {
-    if (admit(b))
+    if (admit(b)) {
       conn_.queue(b.bytes, b.dts);
-    else
+      if (b.kind == MediaKind::kVideo) videoSeen_ = true;
+    } else {
       ++drops_, conn_.worker().stats().viewerDrops.add();
+    }
   }
+  pending_ = false;
   conn_.flush();
 }
 
@@ -46,6 +49,35 @@ void ViewerOutput::deliver(const MuxedBatch& b) {
     return;
   }
   conn_.queue(b.bytes, b.dts);
+  if (b.kind == MediaKind::kVideo) videoSeen_ = true;
+  if (limits_.mergeWindowMs == 0) return deliverRealtime(b);
+  // Merge mode: the window opens with the first unflushed frame and is closed by the delivery
+  // of a later frame, so no timer per viewer is needed. A stream that pauses leaves at most one
+  // window queued until its next frame (or until the session ends and flushes).
+  holdFor(limits_.mergeWindowMs);
+  if (conn_.queuedBytes() >= kMergeFlushBytes) flushPending();
+}
+
+// Video and codec configuration leave at once. Audio (AAC alone is ~43 frames/s) rides with the
+// next video frame, so a viewer costs one writev per video frame rather than one per frame; the
+// player's buffer is bounded by its newest video anyway. Audio-only streams, or audio while the
+// video has paused for kAudioHoldMs, are written without waiting.
+void ViewerOutput::deliverRealtime(const MuxedBatch& b) {
+  if (b.kind != MediaKind::kAudio || b.config || !videoSeen_) return flushPending();
+  holdFor(kAudioHoldMs);
+}
+
+void ViewerOutput::holdFor(uint64_t windowMs) {
+  uint64_t now = conn_.worker().nowMs();
+  if (!pending_) {
+    pending_ = true;
+    pendingSinceMs_ = now;
+  }
+  if (now - pendingSinceMs_ >= windowMs) flushPending();
+}
+
+void ViewerOutput::flushPending() {
+  pending_ = false;
   conn_.flush();
 }
 

@@ -115,6 +115,7 @@ void TcpConnection::flush() {
       iov[i].iov_len = it.len;
     }
     ssize_t w = ::writev(fd_, iov, n);
+    ++writeCalls_;
     if (w < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;

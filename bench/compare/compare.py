@@ -1,0 +1,319 @@
+#!/usr/bin/env python3
+"""Side-by-side fan-out benchmark: Xueliang and nginx-rtmp on loopback, same stream, same viewers.
+
+For every scenario (server, protocol, write mode, workers, viewer count) it starts the server,
+publishes the clip with `ffmpeg -re -stream_loop -1 -c copy -f flv`, runs bench/load's xl-load
+against it and samples the server's /proc/PID/stat (utime+stime of every thread) and VmRSS.
+Over the steady window (after the ramp and a settle time) it computes server CPU-seconds per
+Gbit delivered (bytes counted by xl-load), RSS per viewer above the pre-viewer baseline, and
+takes time to first frame (first keyframe) p50/p99 and failures from xl-load's JSON summary.
+writev-floor gives the speed-of-light reference at the same viewer count, bitrate and cadence.
+Standard library only. Run through run.sh, which installs, builds and finds the clip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CLK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 10) -> bool:
+    end = time.time() + timeout
+    while time.time() < end:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return True
+        time.sleep(0.1)
+    return False
+
+
+def proc_cpu(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / CLK  # utime, stime (fields 14, 15)
+        except (OSError, IndexError):
+            pass
+    return total
+
+
+def proc_rss(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/statm") as f:
+                total += int(f.read().split()[1]) * PAGE
+        except (OSError, IndexError):
+            pass
+    return total
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(d))
+            except (OSError, IndexError, ValueError):
+                pass
+    return out
+
+
+class Server:
+    """A running server: its pids for sampling and how to reach it."""
+
+    def __init__(self, kind: str, tmp: Path, args, mode: str = "realtime", workers: int = 1):
+        self.kind, self.tmp, self.mode, self.workers = kind, tmp, mode, workers
+        self.rtmp, self.http, self.rtsp = free_port(), free_port(), free_port()
+        self.log = open(tmp / f"{kind}.log", "w")
+        if kind == "xueliang":
+            conf = tmp / "xueliang.toml"
+            conf.write_text(
+                f'workers = {workers}\nlog_level = "warn"\n\n[limits]\nwrite_mode = "{mode}"\n'
+                f"merge_window_ms = {args.merge_window_ms}\n\n"
+                f'[rtmp]\nlisten = "127.0.0.1:{self.rtmp}"\n\n[http]\n'
+                f'listen = "127.0.0.1:{self.http}"\n\n[rtsp]\nlisten = "127.0.0.1:{self.rtsp}"\n'
+                "udp_rtp_port = 0\nudp_rtcp_port = 0\n\n[hls]\nenabled = false\n")
+            self.proc = subprocess.Popen([args.xueliang, "-c", str(conf)], stdout=self.log,
+                                         stderr=subprocess.STDOUT)
+        else:
+            conf = tmp / "nginx.conf"
+            conf.write_text(
+                f"load_module {args.nginx_rtmp_module};\nworker_processes 1;\ndaemon off;\n"
+                f"pid {tmp}/nginx.pid;\nerror_log {tmp}/nginx-error.log warn;\n"
+                "events { worker_connections 20000; }\n"
+                f"rtmp {{ server {{ listen 127.0.0.1:{self.rtmp}; chunk_size 4096;\n"
+                "  application live { live on; } } }\n")
+            self.proc = subprocess.Popen([args.nginx, "-p", str(tmp), "-c", str(conf)],
+                                         stdout=self.log, stderr=subprocess.STDOUT)
+        if not wait_port(self.rtmp):
+            raise RuntimeError(f"{kind} did not open its RTMP port; see {tmp}")
+        time.sleep(0.3)
+        self.pids = [self.proc.pid] + children(self.proc.pid)
+
+    def url(self, proto: str) -> str:
+        return {"rtmp": f"rtmp://127.0.0.1:{self.rtmp}/live/bench",
+                "flv": f"http://127.0.0.1:{self.http}/live/bench.flv",
+                "rtsp": f"rtsp://127.0.0.1:{self.rtsp}/live/bench"}[proto]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM if self.kind == "xueliang" else signal.SIGQUIT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def run_point(args, server: Server, proto: str, viewers: int, tmp: Path) -> dict:
+    tag = f"{server.kind}-{proto}-{server.mode}-w{server.workers}-{viewers}"
+    ramp_s = viewers / args.ramp
+    duration = ramp_s + args.settle + args.window + 1
+    summary, jsonl = tmp / f"{tag}.json", tmp / f"{tag}.jsonl"
+    cpu0, rss0 = proc_cpu(server.pids), proc_rss(server.pids)
+    load = subprocess.Popen([args.xl_load, "-u", server.url(proto), "-n", str(viewers),
+                             "--ramp", str(args.ramp), "-d", f"{duration:.1f}", "-q",
+                             "--json", str(summary), "--jsonl", str(jsonl)],
+                            stdout=subprocess.DEVNULL, stderr=open(tmp / f"{tag}.log", "w"))
+    t_start = time.time()
+    w0 = t_start + ramp_s + args.settle
+    w1 = w0 + args.window
+    samples = []  # (wall, cpu, rss)
+    while load.poll() is None:
+        now = time.time()
+        samples.append((now, proc_cpu(server.pids), proc_rss(server.pids)))
+        time.sleep(0.25)
+    load.wait()
+    win = [s for s in samples if w0 <= s[0] <= w1]
+    res = {"server": server.kind, "proto": proto, "mode": server.mode, "workers": server.workers,
+           "viewers": viewers, "baseline_rss": rss0}
+    try:
+        res["load"] = json.loads(summary.read_text())
+        ticks = [json.loads(l) for l in jsonl.read_text().splitlines() if l.strip()]
+    except (OSError, json.JSONDecodeError):
+        res["error"] = "xl-load wrote no summary"
+        return res
+    tw = [t for t in ticks if w0 <= t["wall"] <= w1]
+    if len(win) < 2 or len(tw) < 2:
+        res["error"] = "steady window too short"
+        return res
+    cpu = win[-1][1] - win[0][1]
+    secs = win[-1][0] - win[0][0]
+    gbit = (tw[-1]["bytes"] - tw[0]["bytes"]) * 8 / 1e9
+    gsecs = tw[-1]["wall"] - tw[0]["wall"]
+    gbps = gbit / gsecs if gsecs > 0 else 0
+    cpu_rate = cpu / secs if secs > 0 else 0
+    connected = res["load"]["connected_at_end"]
+    rss = max(s[2] for s in win)
+    res.update({
+        "cpu_s": cpu, "window_s": secs, "cpu_pct": 100 * cpu_rate, "gbps": gbps,
+        "cpu_s_per_gbit": cpu_rate / gbps if gbps > 0 else None,
+        "rss": rss, "rss_per_viewer": (rss - rss0) / connected if connected else None,
+        "mbps_per_viewer": gbps * 1e3 / connected if connected else 0,
+        "connected": connected,
+        "failed": res["load"]["failed"] + res["load"]["disconnected"],
+        "stalls": res["load"]["stalls"],
+        "ttff_p50": res["load"]["ttfk_ms"]["p50"], "ttff_p99": res["load"]["ttfk_ms"]["p99"],
+    })
+    print(f"  {tag}: {connected}/{viewers} viewers, {gbps * 1e3:.0f} Mbit/s, CPU {100 * cpu_rate:.0f}%, "
+          f"{res['cpu_s_per_gbit'] or 0:.3f} CPU-s/Gbit, TTFF p99 {res['ttff_p99']:.0f} ms",
+          flush=True)
+    return res
+
+
+def floor_point(args, viewers: int, mbps_each: float, window_ms: int, tmp: Path) -> float | None:
+    out = tmp / f"floor-{viewers}-{window_ms}.json"
+    subprocess.run([args.writev_floor, "-n", str(viewers), "--bitrate", f"{mbps_each * 1e6:.0f}",
+                    "--window-ms", str(window_ms), "-d", str(args.window), "--warmup", "1",
+                    "--json", str(out)], stdout=subprocess.DEVNULL, check=False)
+    try:
+        return json.loads(out.read_text())["cpu_s_per_gbit"]
+    except (OSError, json.JSONDecodeError, KeyError):
+        return None
+
+
+def fmt(v, spec=".3f", none="-"):
+    return none if v is None else format(v, spec)
+
+
+def table(results: list[dict]) -> str:
+    nginx = {r["viewers"]: r for r in results if r["server"] == "nginx" and "cpu_s_per_gbit" in r}
+    w1 = {(r["proto"], r["mode"], r["viewers"]): r for r in results
+          if r["server"] == "xueliang" and r["workers"] == 1 and "cpu_s_per_gbit" in r}
+    head = ("| server | proto | mode | workers | viewers | connected | failed | stalls | Mbit/s | "
+            "CPU % | CPU-s/Gbit | ×floor | ×nginx | RSS MiB | KiB/viewer | TTFF p50/p99 ms |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in results:
+        if "cpu_s_per_gbit" not in r:
+            lines.append(f"| {r['server']} | {r['proto']} | {r['mode']} | {r['workers']} | "
+                         f"{r['viewers']} | {r.get('error', '?')} |")
+            continue
+        c = r["cpu_s_per_gbit"]
+        fl = r.get("floor")
+        ng = nginx.get(r["viewers"], {}).get("cpu_s_per_gbit") if r["server"] == "xueliang" else None
+        workers = str(r["workers"])
+        if r["server"] == "xueliang" and r["workers"] > 1:
+            base = w1.get((r["proto"], r["mode"], r["viewers"]))
+            if base and base.get("cpu_s_per_gbit"):
+                workers += f" ({c / base['cpu_s_per_gbit']:.2f}× w1 CPU/Gbit)"
+        lines.append(
+            f"| {r['server']} | {r['proto']} | {r['mode']} | {workers} | {r['viewers']} | "
+            f"{r['connected']} | {r['failed']} | {r['stalls']} | {r['gbps'] * 1e3:.0f} | "
+            f"{r['cpu_pct']:.0f} | {fmt(c)} | {fmt(c / fl if fl and c else None, '.2f')} | "
+            f"{fmt(c / ng if ng and c else None, '.2f')} | {r['rss'] / 2**20:.1f} | "
+            f"{fmt(r['rss_per_viewer'] / 1024 if r['rss_per_viewer'] is not None else None, '.1f')} | "
+            f"{r['ttff_p50']:.0f}/{r['ttff_p99']:.0f} |")
+    return "\n".join(lines)
+
+
+def publish(args, server: Server, tmp: Path) -> subprocess.Popen:
+    p = subprocess.Popen([args.ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
+                          "-stream_loop", "-1", "-i", args.clip, "-c", "copy", "-f", "flv",
+                          server.url("rtmp")], stdout=subprocess.DEVNULL,
+                         stderr=open(tmp / f"publish-{server.kind}.log", "w"))
+    time.sleep(args.publish_wait)
+    if p.poll() is not None:
+        raise RuntimeError(f"publisher to {server.kind} exited; see {tmp}")
+    return p
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--xueliang", required=True)
+    ap.add_argument("--xl-load", required=True)
+    ap.add_argument("--writev-floor", required=True)
+    ap.add_argument("--clip", required=True)
+    ap.add_argument("--nginx", default="/usr/sbin/nginx")
+    ap.add_argument("--nginx-rtmp-module", default="/usr/lib/nginx/modules/ngx_rtmp_module.so")
+    ap.add_argument("--ffmpeg", default="ffmpeg")
+    ap.add_argument("--viewers", default="100,500,1000,2000")
+    ap.add_argument("--protocols", default="rtmp,flv,rtsp", help="Xueliang protocols")
+    ap.add_argument("--modes", default="realtime,merge")
+    ap.add_argument("--workers2", action=argparse.BooleanOptionalAction, default=True,
+                    help="also run Xueliang RTMP realtime with 2 workers")
+    ap.add_argument("--no-nginx", action="store_true")
+    ap.add_argument("--ramp", type=float, default=1000, help="viewer connections per second")
+    ap.add_argument("--settle", type=float, default=3)
+    ap.add_argument("--window", type=float, default=10, help="steady window, seconds")
+    ap.add_argument("--publish-wait", type=float, default=3)
+    ap.add_argument("--merge-window-ms", type=int, default=300)
+    ap.add_argument("--out", default="")
+    args = ap.parse_args()
+
+    counts = [int(v) for v in args.viewers.split(",") if v]
+    tmp = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="xl-compare-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    print(f"work dir: {tmp}", flush=True)
+    plan = []  # (kind, mode, workers, protocols)
+    if not args.no_nginx:
+        plan.append(("nginx", "realtime", 1, ["rtmp"]))
+    for mode in args.modes.split(","):
+        plan.append(("xueliang", mode, 1, args.protocols.split(",")))
+    if args.workers2:
+        plan.append(("xueliang", "realtime", 2, ["rtmp"]))
+    results = []
+    for kind, mode, workers, protos in plan:
+        for proto in protos:
+            for n in counts:
+                d = tmp / f"{kind}-{mode}-w{workers}-{proto}-{n}"
+                d.mkdir(exist_ok=True)
+                server = Server(kind, d, args, mode, workers)
+                pub = None
+                try:
+                    pub = publish(args, server, d)
+                    results.append(run_point(args, server, proto, n, d))
+                except RuntimeError as e:
+                    print(f"  {kind} {proto} {n}: {e}", flush=True)
+                    results.append({"server": kind, "proto": proto, "mode": mode,
+                                    "workers": workers, "viewers": n, "error": str(e)})
+                finally:
+                    if pub:
+                        pub.terminate()
+                        pub.wait()
+                    server.stop()
+    # The floor at each count, at the bitrate the viewers actually got, per frame and merged.
+    floors = {}
+    for r in results:
+        if "mbps_per_viewer" not in r or not r["mbps_per_viewer"]:
+            continue
+        key = (r["viewers"], r["mode"])
+        if key not in floors:
+            wnd = args.merge_window_ms if r["mode"] == "merge" else 0
+            floors[key] = floor_point(args, r["viewers"], r["mbps_per_viewer"], wnd, tmp)
+        r["floor"] = floors[key]
+    for (n, mode), v in sorted(floors.items()):
+        print(f"  writev-floor {n} sockets {mode}: {fmt(v)} CPU-s/Gbit", flush=True)
+    text = table(results)
+    print(text)
+    (tmp / "results.json").write_text(json.dumps(results, indent=2))
+    (tmp / "results.md").write_text(text + "\n")
+    bad = [r for r in results if "error" in r]
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

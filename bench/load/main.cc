@@ -1,0 +1,164 @@
+// xl-load: N viewers of one or many streams over RTMP, HTTP-FLV and RTSP (TCP interleaved) from
+// one thread and one epoll loop, plus optional ffmpeg camera simulators. Prints a line per
+// second and a summary; --json writes the summary, --jsonl one sample per second (wall clock,
+// cumulative bytes) so an outside sampler can line up server CPU with bytes delivered.
+#include <signal.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "publisher.h"
+#include "stats.h"
+#include "viewer.h"
+
+namespace {
+
+volatile sig_atomic_t gStop = 0;
+
+void raiseFdLimit(size_t want) {
+  rlimit rl{};
+  getrlimit(RLIMIT_NOFILE, &rl);
+  if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want) {
+    rlimit bigger{want, want};
+    if (setrlimit(RLIMIT_NOFILE, &bigger) == 0) return;  // root may raise the hard limit
+  }
+  rl.rlim_cur = rl.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &rl);
+  getrlimit(RLIMIT_NOFILE, &rl);
+  if (rl.rlim_cur < want)
+    std::fprintf(stderr, "warning: RLIMIT_NOFILE is %llu, below the %zu sockets wanted\n",
+                 (unsigned long long)rl.rlim_cur, want);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace xlload;
+  CLI::App app{"xl-load: media server load generator (RTMP, HTTP-FLV, RTSP/TCP, HLS viewers)"};
+  std::vector<std::string> urls;
+  int viewers = 100, streams = 1, publish = 0;
+  double duration = 30, ramp = 1000, publishWait = 3;
+  std::string json, jsonl, publishFile, publishUrl, ffmpeg = "ffmpeg";
+  bool quiet = false;
+  app.add_option("-u,--url", urls,
+                 "play URL: rtmp://H:P/app/stream, http://H:P/app/stream.flv, "
+                 "rtsp://H:P/app/stream, http://H:P/app/stream/index.m3u8 (HLS); repeat to mix "
+                 "(viewers go round-robin); "
+                 "\"{i}\" expands to 0..streams-1");
+  app.add_option("-n,--viewers", viewers, "viewers in total")->check(CLI::Range(0, 1000000));
+  app.add_option("--streams", streams, "expand {i} in URLs to this many streams")
+      ->check(CLI::Range(1, 100000));
+  app.add_option("-d,--duration", duration, "seconds to run after the first connection");
+  app.add_option("--ramp", ramp, "new connections per second (0: all at once)");
+  app.add_option("--json", json, "write the summary as JSON to this file");
+  app.add_option("--jsonl", jsonl, "write one JSON sample per second to this file");
+  app.add_option("--publish", publish, "camera simulators: ffmpeg publishers looping a file")
+      ->check(CLI::Range(0, 10000));
+  app.add_option("--publish-file", publishFile, "media file the publishers loop (-c copy)");
+  app.add_option("--publish-url", publishUrl, "RTMP publish URL, \"{i}\" = publisher index");
+  app.add_option("--publish-wait", publishWait, "seconds between publishers and viewers");
+  app.add_option("--ffmpeg", ffmpeg, "ffmpeg binary for publishers");
+  app.add_flag("-q,--quiet", quiet, "no per-second lines");
+  CLI11_PARSE(app, argc, argv);
+
+  if (urls.empty() && publish == 0) {
+    std::fprintf(stderr, "nothing to do: give --url and/or --publish\n");
+    return 2;
+  }
+  if (publish > 0 && (publishFile.empty() || publishUrl.empty())) {
+    std::fprintf(stderr, "--publish needs --publish-file and --publish-url\n");
+    return 2;
+  }
+  std::vector<Target> targets;
+  for (const auto& u : urls) {
+    int copies = u.find("{i}") != std::string::npos ? streams : 1;
+    for (int i = 0; i < copies; ++i) {
+      Target t;
+      std::string err = parseTarget(expandIndex(u, i), t);
+      if (!err.empty()) {
+        std::fprintf(stderr, "%s\n", err.c_str());
+        return 2;
+      }
+      targets.push_back(std::move(t));
+    }
+  }
+  raiseFdLimit(static_cast<size_t>(viewers) + 256);
+  signal(SIGPIPE, SIG_IGN);
+  signal(SIGINT, [](int) { gStop = 1; });
+  signal(SIGTERM, [](int) { gStop = 1; });
+
+  std::unique_ptr<PublisherSet> pubs;
+  if (publish > 0) {
+    pubs = std::make_unique<PublisherSet>(publishFile, publishUrl, ffmpeg);
+    for (int i = 0; i < publish; ++i) {
+      std::string err = pubs->start(i);
+      if (!err.empty()) {
+        std::fprintf(stderr, "%s\n", err.c_str());
+        return 1;
+      }
+    }
+    std::fprintf(stderr, "started %d publisher(s); waiting %.1f s\n", publish, publishWait);
+    timespec ts{static_cast<time_t>(publishWait),
+                static_cast<long>((publishWait - static_cast<time_t>(publishWait)) * 1e9)};
+    nanosleep(&ts, nullptr);
+  }
+
+  Loop loop;
+  Stats stats;
+  Reporter reporter(stats, jsonl);
+  std::vector<std::unique_ptr<Viewer>> vs;
+  vs.reserve(static_cast<size_t>(viewers));
+  for (int i = 0; i < viewers && !targets.empty(); ++i) {
+    const Target& t = targets[static_cast<size_t>(i) % targets.size()];
+    if (t.scheme == "rtmp")
+      vs.push_back(makeRtmpViewer(loop, stats, t));
+    else if (t.scheme == "http" && t.path.find(".m3u8") != std::string::npos)
+      vs.push_back(makeHlsViewer(loop, stats, t));
+    else if (t.scheme == "http")
+      vs.push_back(makeFlvViewer(loop, stats, t));
+    else
+      vs.push_back(makeRtspViewer(loop, stats, t));
+  }
+
+  bool hasHls = false;
+  for (const Target& t : targets) hasHls |= t.path.find(".m3u8") != std::string::npos;
+  const double start = monoMs();
+  double nextTick = start + 1000;
+  size_t launched = 0;
+  while (!gStop) {
+    double now = monoMs();
+    if (now - start >= duration * 1000) break;
+    size_t due = ramp <= 0
+                     ? vs.size()
+                     : std::min(vs.size(), static_cast<size_t>((now - start) / 1e3 * ramp) + 1);
+    while (launched < due) vs[launched++]->start(monoMs());
+    loop.poll(launched < vs.size() ? 1 : 20);
+    now = monoMs();
+    if (hasHls)
+      for (size_t i = 0; i < launched; ++i) vs[i]->tick(now);
+    if (now >= nextTick) {
+      nextTick += 1000;
+      for (size_t i = 0; i < launched; ++i) vs[i]->checkStall(now);
+      reporter.tick(now, start, quiet);
+      if (pubs) pubs->reap();
+    }
+  }
+  double elapsed = (monoMs() - start) / 1e3;
+  for (size_t i = 0; i < launched; ++i) vs[i]->finishRun();
+  reporter.printSummary(elapsed);
+  if (!json.empty()) {
+    nlohmann::json cfg = {{"urls", urls},         {"viewers", viewers}, {"streams", streams},
+                          {"duration", duration}, {"ramp", ramp},       {"publish", publish}};
+    if (!reporter.writeSummary(json, elapsed, cfg.dump())) {
+      std::fprintf(stderr, "cannot write %s\n", json.c_str());
+      return 1;
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,48 @@
+// Counters every viewer reports into, the per-second line and the JSON summary.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace xlload {
+
+struct Stats {
+  uint64_t started = 0;    // connection attempts
+  uint64_t connected = 0;  // currently receiving (after the play request succeeded)
+  uint64_t everConnected = 0;
+  uint64_t failed = 0;        // never got media
+  uint64_t disconnected = 0;  // lost after media had started
+  uint64_t bytes = 0;         // every byte read from the server
+  uint64_t mediaMessages = 0;
+  uint64_t keyframes = 0;
+  uint64_t stalls = 0;         // media gaps longer than 1 s
+  std::vector<double> ttfbMs;  // connect start -> first media byte
+  std::vector<double> ttfkMs;  // connect start -> first video keyframe
+  std::map<std::string, uint64_t> failReasons;
+
+  void fail(const std::string& reason, bool hadMedia);
+};
+
+double percentile(std::vector<double> v, double p);
+
+// One line per second on stderr; one JSON object per second in `jsonl` when given.
+class Reporter {
+ public:
+  Reporter(Stats& s, std::string jsonlPath);
+  ~Reporter();
+  void tick(double nowMs, double startMs, bool quiet);
+  // Writes the end-of-run summary; `extra` is merged in (configuration echo).
+  bool writeSummary(const std::string& path, double elapsedS, const std::string& configJson) const;
+  void printSummary(double elapsedS) const;
+
+ private:
+  Stats& s_;
+  std::FILE* jsonl_ = nullptr;
+  uint64_t lastBytes_ = 0;
+  double lastMs_ = 0;
+};
+
+}  // namespace xlload

@@ -1,0 +1,178 @@
+// writev-floor: the speed-of-light reference for fan-out. It writes the same shared bytes to N
+// loopback TCP sockets with writev and does nothing else, at a media cadence: one write per
+// frame (every 1000/fps ms) or, with --window-ms, one write per merge window carrying every
+// frame of the window (one iovec each). A forked drain process reads the other ends, so the
+// CPU reported (user+sys of this process over the measured window) is the writer's alone.
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+namespace {
+
+double cpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+         ru.ru_stime.tv_usec / 1e6;
+}
+
+double monoS() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+// The drain: connects n sockets to the writer and reads until they close.
+[[noreturn]] void drain(int port, int n) {
+  int ep = epoll_create1(0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  for (int i = 0; i < n; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      std::perror("drain connect");
+      _exit(1);
+    }
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    epoll_event ev{EPOLLIN, {.fd = fd}};
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+  }
+  static char buf[256 * 1024];
+  epoll_event evs[512];
+  int open = n;
+  while (open > 0) {
+    int k = epoll_wait(ep, evs, 512, 1000);
+    for (int i = 0; i < k; ++i) {
+      ssize_t r;
+      while ((r = read(evs[i].data.fd, buf, sizeof buf)) > 0) {
+      }
+      if (r == 0) close(evs[i].data.fd), --open;
+    }
+  }
+  _exit(0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"writev-floor: writev the same bytes to N loopback sockets, report CPU per Gbit"};
+  int n = 1000, iovPerFrame = 1;
+  double bitrate = 2.1e6, fps = 25, duration = 20, warmup = 2, windowMs = 0;
+  std::string json;
+  app.add_option("-n,--connections", n, "sockets")->check(CLI::Range(1, 200000));
+  app.add_option("--bitrate", bitrate, "bits per second per socket");
+  app.add_option("--fps", fps, "frames per second (one write per frame in realtime)");
+  app.add_option("--window-ms", windowMs, "merge window: one writev per window (0: per frame)");
+  app.add_option("--iov-per-frame", iovPerFrame, "iovecs per frame (chunked muxers use several)")
+      ->check(CLI::Range(1, 16));
+  app.add_option("-d,--duration", duration, "measured seconds");
+  app.add_option("--warmup", warmup, "seconds written before measuring");
+  app.add_option("--json", json, "write the result as JSON to this file");
+  CLI11_PARSE(app, argc, argv);
+
+  rlimit rl{};
+  getrlimit(RLIMIT_NOFILE, &rl);
+  rl.rlim_cur = rl.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &rl);
+  signal(SIGPIPE, SIG_IGN);
+
+  int ls = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(ls, 4096) != 0) {
+    std::perror("listen");
+    return 1;
+  }
+  socklen_t al = sizeof a;
+  getsockname(ls, reinterpret_cast<sockaddr*>(&a), &al);
+  pid_t child = fork();
+  if (child == 0) drain(ntohs(a.sin_port), n);
+  std::vector<int> fds;
+  for (int i = 0; i < n; ++i) {
+    int fd = accept(ls, nullptr, nullptr);
+    if (fd < 0) {
+      std::perror("accept");
+      return 1;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    fds.push_back(fd);
+  }
+
+  // One shared frame buffer: every socket gets the same bytes, as a server's fan-out does.
+  const size_t frameBytes = static_cast<size_t>(bitrate / 8 / fps);
+  std::vector<char> frame(frameBytes, 'x');
+  const int framesPerWrite =
+      windowMs > 0 ? std::max(1, static_cast<int>(windowMs * fps / 1000 + 0.5)) : 1;
+  const double period = framesPerWrite / fps;
+  std::vector<iovec> iov;
+  size_t part = frameBytes / iovPerFrame;
+  for (int f = 0; f < framesPerWrite; ++f)
+    for (int k = 0; k < iovPerFrame; ++k)
+      iov.push_back({frame.data() + k * part, k + 1 == iovPerFrame ? frameBytes - k * part : part});
+  const size_t perWrite = frameBytes * framesPerWrite;
+
+  uint64_t bytes = 0, shortWrites = 0, writes = 0;
+  double t0 = monoS(), next = t0, measureStart = t0 + warmup, end = measureStart + duration;
+  double cpu0 = -1;
+  uint64_t bytes0 = 0;
+  while (true) {
+    double now = monoS();
+    if (cpu0 < 0 && now >= measureStart) cpu0 = cpuSeconds(), bytes0 = bytes, measureStart = now;
+    if (now >= end) break;
+    for (int fd : fds) {
+      ssize_t w = writev(fd, iov.data(), static_cast<int>(iov.size()));
+      ++writes;
+      if (w > 0) bytes += static_cast<uint64_t>(w);
+      if (w < static_cast<ssize_t>(perWrite)) ++shortWrites;  // the floor never queues: dropped
+    }
+    next += period;
+    double sleep = next - monoS();
+    if (sleep > 0) {
+      timespec ts{static_cast<time_t>(sleep),
+                  static_cast<long>((sleep - static_cast<time_t>(sleep)) * 1e9)};
+      nanosleep(&ts, nullptr);
+    }
+  }
+  double cpu = cpuSeconds() - cpu0, secs = monoS() - measureStart;
+  double gbit = (bytes - bytes0) * 8 / 1e9;
+  for (int fd : fds) close(fd);
+  waitpid(child, nullptr, 0);
+  std::printf(
+      "writev-floor: %d sockets, %.2f Mbit/s each, %s, %.1f s: %.3f Gbit written, %.3f CPU-s, "
+      "%.4f CPU-s/Gbit, %.1f%% CPU, short writes %llu of %llu\n",
+      n, bitrate / 1e6, windowMs > 0 ? "merge window" : "one write per frame", secs, gbit, cpu,
+      gbit > 0 ? cpu / gbit : 0, secs > 0 ? 100 * cpu / secs : 0, (unsigned long long)shortWrites,
+      (unsigned long long)writes);
+  if (!json.empty()) {
+    if (FILE* f = std::fopen(json.c_str(), "w")) {
+      std::fprintf(f,
+                   "{\"connections\": %d, \"bitrate\": %.0f, \"fps\": %.3f, \"window_ms\": %.0f, "
+                   "\"seconds\": %.3f, \"gbit\": %.6f, \"cpu_s\": %.6f, \"cpu_s_per_gbit\": %.6f, "
+                   "\"short_writes\": %llu, \"writes\": %llu}\n",
+                   n, bitrate, fps, windowMs, secs, gbit, cpu, gbit > 0 ? cpu / gbit : 0,
+                   (unsigned long long)shortWrites, (unsigned long long)writes);
+      std::fclose(f);
+    }
+  }
+  return 0;
+}
