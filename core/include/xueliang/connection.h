@@ -70,8 +70,11 @@ class TcpConnection {
   Worker& worker() { return worker_; }
   uint64_t bytesIn() const { return bytesIn_; }
   uint64_t bytesOut() const { return bytesOut_; }
+  // writev calls made so far (write batching tests and benchmarks).
+  uint64_t writeCalls() const { return writeCalls_; }
 
  private:
+  static constexpr size_t kRingKeep = 16;  // ring entries kept while the queue is empty
   struct Item {
     BufferRef buf;
     uint32_t offset;
@@ -101,6 +104,7 @@ class TcpConnection {
   uint64_t lastProgressMs_ = 0;
   uint64_t bytesIn_ = 0;
   uint64_t bytesOut_ = 0;
+  uint64_t writeCalls_ = 0;
   enum class State { kOpen, kDraining, kClosing };
   State state_ = State::kOpen;
   bool closedNotified_ = false;
@@ -141,6 +145,25 @@ class ListenerSet {
   std::string protocol_;
   std::vector<std::unique_ptr<TcpListener>> listeners_;  // by worker index
   int port_ = 0;
+};
+
+// An outgoing TCP connection opened without blocking the loop: the name is resolved off the
+// loop (uv_getaddrinfo), the socket connects non-blocking, and `done` runs on the worker with the
+// connected fd (hand it to a TcpConnection) or the reason it failed. Destroying the connector
+// cancels the attempt; `done` is never called after that.
+class TcpConnector {
+ public:
+  using DoneFn = std::function<void(Result<int> fd, std::string peer)>;
+  explicit TcpConnector(Worker& worker);
+  ~TcpConnector();
+  TcpConnector(const TcpConnector&) = delete;
+  TcpConnector& operator=(const TcpConnector&) = delete;
+  void connect(const std::string& host, int port, uint64_t timeoutMs, DoneFn done);
+  struct Attempt;  // shared with in-flight libuv requests
+
+ private:
+  Worker& worker_;
+  std::shared_ptr<Attempt> attempt_;
 };
 
 // The address part of a peer string ("1.2.3.4:5" -> "1.2.3.4", "[::1]:5" -> "::1").

@@ -13,7 +13,7 @@ constexpr int kReadsPerWakeup = 4;  // fairness between connections of one worke
 }  // namespace
 
 TcpConnection::TcpConnection(Worker& worker, int fd, std::string peer)
-    : worker_(worker), fd_(fd), peer_(std::move(peer)), ring_(8) {}
+    : worker_(worker), fd_(fd), peer_(std::move(peer)), ring_(kRingKeep) {}
 
 TcpConnection::~TcpConnection() {
   if (closedNotified_) return;
@@ -144,6 +144,12 @@ void TcpConnection::flush() {
   if (wrote) lastProgressMs_ = worker_.nowMs();
   if (count_ == 0) {
     newestDts_ = -1;
+    // A join (header + cached GOP) grows the ring to hundreds of entries while steady output
+    // needs a few: give that memory back, so each of thousands of viewers stays small.
+    if (ring_.size() > kRingKeep) {
+      ring_ = std::vector<Item>(kRingKeep);
+      head_ = 0;
+    }
     if (state_ == State::kDraining) {
       close(nullptr);
       return;
