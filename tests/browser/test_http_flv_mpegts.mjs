@@ -11,45 +11,15 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const SOURCE_DIR = path.resolve(HERE, '..', '..');
-const SERVER_BIN = path.resolve(SOURCE_DIR, process.env.XUELIANG_BIN || 'build/xueliang');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const DEMO_CLIP = path.join(SOURCE_DIR, 'conf', 'demo', 'demo.mp4');
+import {
+  HERE, SERVER_BIN, CHROMIUM, CHROMIUM_ARGS, DEMO_CLIP, HOST, QUIET_PROTOCOLS, sleep, freePort,
+  until,
+} from './xl_common.mjs';
 const MPEGTS_JS = path.join(HERE, 'node_modules', 'mpegts.js', 'dist', 'mpegts.js');
-const HOST = '127.0.0.1';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, HOST, () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function until(what, timeoutMs, fn, intervalMs = 100) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    last = await fn();
-    if (last) return last;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(intervalMs);
-  }
-}
 
 // First bytes and headers of a GET, sent with an Origin header as a browser would; then hang up.
 function peek(url, origin) {
@@ -88,6 +58,7 @@ before(async () => {
     `listen = "${HOST}:${S.httpPort}"`,
     'cors_origin = "*"',
     '',
+    ...QUIET_PROTOCOLS,
     '[[sources]]',
     'name = "live/demo"',
     `file = ${JSON.stringify(DEMO_CLIP)}`,

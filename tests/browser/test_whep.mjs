@@ -15,45 +15,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const SOURCE_DIR = path.resolve(HERE, '..', '..');
-const SERVER_BIN = path.resolve(SOURCE_DIR, process.env.XUELIANG_BIN || 'build/xueliang');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const DEMO_CLIP = path.join(SOURCE_DIR, 'conf', 'demo', 'demo.mp4');
+import {
+  SOURCE_DIR, SERVER_BIN, CHROMIUM, CHROMIUM_ARGS, DEMO_CLIP, HOST, sleep, freePort, until,
+} from './xl_common.mjs';
 const CHROME_OFFER = path.join(SOURCE_DIR, 'tests', 'data', 'webrtc', 'offer_chrome.sdp');
-const HOST = '127.0.0.1';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--autoplay-policy=no-user-gesture-required'];
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, HOST, () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function until(what, timeoutMs, fn, intervalMs = 100) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(intervalMs);
-  }
-}
 
 const S = {};
 

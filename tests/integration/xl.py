@@ -138,11 +138,13 @@ def render_config(*, rtmp_port: int, http_port: int, workers: int = 2, log_level
                   high_watermark_ms: int = 2000, high_watermark_bytes: int = 4 * 1024 * 1024,
                   stall_timeout_ms: int = 10000, cors_origin: str = "*",
                   sources: list[tuple[str, Path]] | None = None, extra: str = "",
-                  rtsp_port: int | None = None, rtsp_udp_ports: tuple[int, int] | None = None) -> str:
+                  rtsp_port: int | None = None, rtsp_udp_ports: tuple[int, int] | None = None,
+                  webrtc_udp_port: int | None = None) -> str:
     """The server's TOML config. sources: (stream name, file) looping file sources; None = the
     built-in demo `live/demo` from conf/demo/demo.mp4. extra: TOML appended as is (plugins).
     rtsp_port: the RTSP listener (with rtsp_udp_ports as its RTP/RTCP ports); None disables RTSP
-    so that no test server takes the default ports 8554/8000/8001."""
+    so that no test server takes the default ports 8554/8000/8001. webrtc_udp_port likewise: None
+    disables WebRTC so that no test server takes UDP 8189."""
     if sources is None:
         sources = [("live/demo", DEMO_CLIP)]
     lines = [
@@ -170,6 +172,11 @@ def render_config(*, rtmp_port: int, http_port: int, workers: int = 2, log_level
         rtp, rtcp = rtsp_udp_ports or (0, 0)
         lines += [f"listen = {_toml_value(f'{HOST}:{rtsp_port}')}",
                   f"udp_rtp_port = {_toml_value(rtp)}", f"udp_rtcp_port = {_toml_value(rtcp)}"]
+    lines += ["", "[webrtc]"]
+    if webrtc_udp_port is None:
+        lines.append("enabled = false")
+    else:
+        lines += [f"listen_ip = {_toml_value(HOST)}", f"udp_port = {_toml_value(webrtc_udp_port)}"]
     for name, path in sources:
         lines += ["", "[[sources]]", f"name = {_toml_value(name)}", f"file = {_toml_value(Path(path).resolve())}"]
     return "\n".join(lines) + "\n" + extra

@@ -1,0 +1,46 @@
+// What every browser test shares: where the binary, Chromium and the demo clip are, free ports,
+// polling, and config sections for a test server.
+//
+// Env: XUELIANG_BIN (default build/xueliang), CHROMIUM (default /usr/bin/chromium).
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const SOURCE_DIR = path.resolve(HERE, '..', '..');
+export const SERVER_BIN = path.resolve(SOURCE_DIR, process.env.XUELIANG_BIN || 'build/xueliang');
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const DEMO_CLIP = path.join(SOURCE_DIR, 'conf', 'demo', 'demo.mp4');
+export const HOST = '127.0.0.1';
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
+  '--no-first-run', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--autoplay-policy=no-user-gesture-required'];
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, HOST, () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+// Polls fn until it returns something truthy (returned) or timeoutMs passes (throws).
+export async function until(what, timeoutMs, fn, intervalMs = 100) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const last = await fn();
+    if (last) return last;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
+// Sections that keep a test server off the default RTSP (8554, 8000/8001) and WebRTC (8189)
+// ports; a test that serves those protocols writes its own sections instead.
+export const QUIET_PROTOCOLS = ['[rtsp]', 'enabled = false', '', '[webrtc]', 'enabled = false', ''];
