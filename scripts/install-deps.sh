@@ -9,15 +9,19 @@ PACKAGES=(
   build-essential cmake pkg-config git clang clang-format libclang-rt-14-dev
   # libraries
   libuv1-dev libssl-dev libsrtp2-dev libusrsctp-dev
+  libnss3-dev  # Debian's libsrtp2 uses NSS: initialising it once makes each SRTP session cheap
   libavformat-dev libavcodec-dev libavutil-dev libjemalloc-dev
   libtomlplusplus-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
+  libsqlite3-dev  # the recorder's index of recordings
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # integration tests: real clients, process and socket inspection
   ffmpeg python3 procps iproute2
   # RTSP integration tests: GStreamer's rtspsrc (and rtspclientsink) as a second client
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-  gstreamer1.0-plugins-bad gstreamer1.0-libav
+  gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-rtsp
+  # RTSP pull tests: gst-rtsp-server through python3-gi plays the camera
+  gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-ugly
 )
 
 missing=()

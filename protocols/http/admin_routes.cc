@@ -6,6 +6,7 @@ namespace {
 
 constexpr std::string_view kStreamsPrefix = "/api/v1/streams/";
 constexpr std::string_view kJson = "application/json";
+constexpr std::string_view kSourcesPrefix = "/api/v1/sources/";
 
 std::string streamNameOf(std::string_view path) {
   return std::string(path.substr(kStreamsPrefix.size()));
@@ -46,6 +47,30 @@ void addAdminRoutes(HttpModule& m) {
         admin::collectSessionsJson(ex.context(), ex.worker(), [reply](std::string body) {
           reply(200, std::string(kJson), std::move(body));
         });
+      });
+
+  // Pulled sources (cameras).
+  m.addRoute(
+      {"GET", "POST"}, [](std::string_view p) { return p == "/api/v1/sources"; },
+      [](HttpExchange& ex) {
+        if (ex.request().method == "POST") {
+          auto [code, body] = admin::addSource(ex.context(), ex.request().body);
+          ex.respond(code, kJson, body);
+          return;
+        }
+        ex.respond(200, kJson, admin::sourcesJson(ex.context()));
+      });
+  m.addRoute(
+      {"DELETE"},
+      [](std::string_view p) {
+        return p.starts_with(kSourcesPrefix) && p.size() > kSourcesPrefix.size();
+      },
+      [](HttpExchange& ex) {
+        std::string name(ex.request().path.substr(kSourcesPrefix.size()));
+        if (admin::removeSource(ex.context(), name))
+          ex.respond(200, kJson, "{\"removed\":\"" + name + "\"}");
+        else
+          ex.respond(404, kJson, "{\"error\":\"source not found\"}");
       });
 
   m.addRoute(

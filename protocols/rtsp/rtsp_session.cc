@@ -7,13 +7,10 @@
 #include "http/url.h"
 #include "rtp/rtp_packet.h"
 #include "rtp/sdp_media.h"
+#include "rtsp/rtsp_auth.h"
 #include "rtsp/rtsp_muxer.h"
 
 namespace xl::rtsp {
-namespace {
-
-constexpr const char* kPublic =
-    "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
 
 std::string randomSessionId() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -21,6 +18,12 @@ std::string randomSessionId() {
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
   return buf;
 }
+
+namespace {
+
+constexpr const char* kPublic =
+    "OPTIONS, DESCRIBE, ANNOUNCE, SETUP, PLAY, PAUSE, RECORD, TEARDOWN, GET_PARAMETER, "
+    "SET_PARAMETER";
 
 bool hasTrack(const MediaInfo& m, int track) {
   return track == kVideoTrack ? m.video.has_value() : m.audio.has_value();
@@ -30,12 +33,20 @@ bool hasTrack(const MediaInfo& m, int track) {
 bool firstPacket(const std::vector<MuxedBatch>& gop, int track, uint16_t& seq, uint32_t& ts) {
   for (const MuxedBatch& b : gop) {
     if (trackOf(b.kind) != track) continue;
+    // A batch may open with the track's sender report (odd channel): skip to its first RTP.
     const uint8_t* p = b.bytes.data();
-    if (b.bytes.size() < 4 + rtp::kRtpHeaderSize || p[0] != '$' || p[1] != rtpChannel(track))
-      continue;
-    seq = rtp::be16(p + 6);
-    ts = rtp::be32(p + 8);
-    return true;
+    size_t left = b.bytes.size();
+    while (left >= 4 && p[0] == '$') {
+      const size_t n = 4 + rtp::be16(p + 2);
+      if (n > left) break;
+      if (p[1] == rtpChannel(track) && n >= 4 + rtp::kRtpHeaderSize) {
+        seq = rtp::be16(p + 6);
+        ts = rtp::be32(p + 8);
+        return true;
+      }
+      p += n;
+      left -= n;
+    }
   }
   return false;
 }
@@ -64,7 +75,9 @@ void RtspSession::start() {
 }
 
 void RtspSession::onClosed() {
+  stopWaitingForTracks();
   leaveStream();
+  endPublish();
   ctx_.sessionsOf(worker_).remove(this);
   delete this;
 }
@@ -85,8 +98,9 @@ void RtspSession::onData(const uint8_t* data, size_t n) {
         queue_.push_back(std::move(m));
         return Status::ok();
       },
-      [](uint8_t, const uint8_t*, size_t) {
-        return Status::ok();  // RTCP receiver reports over TCP: liveness only
+      [this](uint8_t channel, const uint8_t* d, size_t len) {
+        onInterleaved(channel, d, len);  // a viewer's RTCP receiver reports: liveness only
+        return Status::ok();
       });
   if (!s) {
     if (!conn_.closing()) {
@@ -136,18 +150,22 @@ void RtspSession::handle(const RtspMessage& req) {
   if (m == "TEARDOWN") {
     reply(req, 200);
     leaveStream();
+    endPublish();
     conn_.closeAfterFlush();
     return;
   }
   if (m == "PLAY") return play(req);
   if (m == "PAUSE") return pause(req);
-  if (m != "DESCRIBE" && m != "SETUP") {
-    bool known = m == "ANNOUNCE" || m == "RECORD" || m == "REDIRECT";
+  if (m == "RECORD") return record(req);
+  if (m == "SETUP" && !recordTracks_.empty()) return setupRecord(req);
+  if (m != "DESCRIBE" && m != "SETUP" && m != "ANNOUNCE") {
+    bool known = m == "REDIRECT";
     return reply(req, known ? 405 : 501, {{"Allow", kPublic}});
   }
   auto target = parseTarget(req.uri);
   if (!target) return reply(req, 400, {}, target.message() + "\n");
-  withAccess(req, *target, [this, req, t = *target] {
+  if (m == "ANNOUNCE") return announce(req, *target);
+  withAccess(req, *target, AccessRequest::Action::kPlay, [this, req, t = *target] {
     if (req.method == "DESCRIBE")
       describe(req, t);
     else
@@ -155,61 +173,72 @@ void RtspSession::handle(const RtspMessage& req) {
   });
 }
 
+std::string RtspSession::addCredentials(const RtspMessage& req, AccessRequest& ar) {
+  std::string_view value = req.header("Authorization");
+  if (value.empty()) return {};
+  auto a = parseAuthorization(value);
+  if (!a) {
+    spdlog::info("rtsp {}: ignoring Authorization: {}", conn_.peer(), a.message());
+    return {};
+  }
+  ar.user = a->user;
+  if (a->scheme == Authorization::Scheme::kBasic) {
+    ar.password = a->password;
+    ar.checkPassword = [pw = a->password](std::string_view secret) { return secret == pw; };
+    return "Basic";
+  }
+  // Digest: only a nonce this connection issued counts (a replayed response from elsewhere
+  // fails); the response covers the method, so it is checked against this request's.
+  if (nonce_.empty() || a->nonce != nonce_) return {};
+  ar.checkPassword = [a = std::move(*a), method = req.method](std::string_view secret) {
+    return digestMatches(a, secret, method);
+  };
+  return "Digest";
+}
+
 void RtspSession::withAccess(const RtspMessage& req, const RtspTarget& target,
-                             std::function<void()> then) {
-  if (allowedStream_ == target.name()) return then();
-  if (!ctx_.streams->find(target.name())) return reply(req, 404, {}, "stream not found\n");
+                             AccessRequest::Action action, std::function<void()> then) {
+  const bool publish = action == AccessRequest::Action::kPublish;
+  if ((publish ? allowedPublish_ : allowedStream_) == target.name()) return then();
+  if (!publish && !ctx_.streams->find(target.name()))
+    return reply(req, 404, {}, "stream not found\n");
   AccessRequest ar;
-  ar.action = AccessRequest::Action::kPlay;
+  ar.action = action;
   ar.stream = target.name();
   ar.protocol = "rtsp";
   ar.peer = conn_.peer();
   ar.clientIp = peerHost(conn_.peer());
+  ar.canChallenge = true;
   if (auto q = http::parseQuery(target.query)) {
     for (auto& p : *q) ar.query[p.key] = p.value;
   }
+  std::string scheme = addCredentials(req, ar);
   busy_ = true;
-  ctx_.plugins->check(ar, worker_, alive_,
-                      [this, req, name = target.name(), then = std::move(then)](const Decision& d) {
-                        busy_ = false;
-                        if (conn_.closing()) return;
-                        if (d.verdict == Verdict::kDeny) {
-                          spdlog::info("rtsp {}: play {} denied: {}", conn_.peer(), name, d.reason);
-                          reply(req, 403, {}, d.reason + "\n");
-                        } else {
-                          allowedStream_ = name;
-                          then();
-                        }
-                        next();
-                      });
-}
-
-void RtspSession::describe(const RtspMessage& req, const RtspTarget& target) {
-  StreamPtr s = ctx_.streams->find(target.name());
-  if (!s) return reply(req, 404, {}, "stream not found\n");
-  MediaInfoPtr info = s->mediaInfo();
-  rtp::SessionDescription sdp;
-  sdp.origin = "- " + std::to_string(id_) + " 1 IN IP4 0.0.0.0";
-  sdp.name = target.name();
-  sdp.connection = "IN IP4 0.0.0.0";
-  sdp.attributes = {{"tool", "Xueliang"}, {"range", "npt=0-"}, {"control", "*"}};
-  if (info->video) {
-    auto m = rtp::describeVideo(*info->video, "trackID=0");
-    if (m)
-      sdp.media.push_back(std::move(*m));
-    else
-      spdlog::warn("rtsp {}: {}: video not offered: {}", conn_.peer(), target.name(), m.message());
-  }
-  if (info->audio) {
-    auto m = rtp::describeAudio(*info->audio, "trackID=1");
-    if (m)
-      sdp.media.push_back(std::move(*m));
-    else
-      spdlog::warn("rtsp {}: {}: audio not offered: {}", conn_.peer(), target.name(), m.message());
-  }
-  if (sdp.media.empty()) return reply(req, 503, {}, "the stream has no playable track yet\n");
-  reply(req, 200, {{"Content-Base", target.base + "/"}, {"Content-Type", "application/sdp"}},
-        rtp::writeSdp(sdp));
+  ctx_.plugins->check(
+      ar, worker_, alive_,
+      [this, req, publish, name = target.name(), then = std::move(then), user = ar.user,
+       scheme = std::move(scheme)](const Decision& d) {
+        busy_ = false;
+        if (conn_.closing()) return;
+        const char* what = publish ? "publish" : "play";
+        if (d.verdict == Verdict::kUnauthorized) {
+          spdlog::info("rtsp {}: {} {}: {}", conn_.peer(), what, name, d.reason);
+          if (nonce_.empty()) nonce_ = randomSessionId() + randomSessionId();
+          Headers h;
+          for (std::string& c : challenge(d.realm.empty() ? "Xueliang" : d.realm, nonce_))
+            h.emplace_back("WWW-Authenticate", std::move(c));
+          reply(req, 401, std::move(h), d.reason + "\n");
+        } else if (d.verdict != Verdict::kContinue) {
+          spdlog::info("rtsp {}: {} {} denied: {}", conn_.peer(), what, name, d.reason);
+          reply(req, 403, {}, d.reason + "\n");
+        } else {
+          (publish ? allowedPublish_ : allowedStream_) = name;
+          if (!scheme.empty())
+            spdlog::info("rtsp {}: {} {} as {} ({})", conn_.peer(), what, name, user, scheme);
+          then();
+        }
+        next();
+      });
 }
 
 void RtspSession::setup(const RtspMessage& req, const RtspTarget& target) {
@@ -343,6 +372,16 @@ void RtspSession::onStreamEnd() {
 
 void RtspSession::tick(uint64_t now) {
   if (conn_.closing()) return;
+  if (trackWait_ && now >= trackWait_->deadlineMs) {
+    RtspMessage req = std::move(trackWait_->req);
+    spdlog::info("rtsp {}: {} has no track after {} ms", conn_.peer(), trackWait_->stream->name(),
+                 kTrackWaitMs);
+    stopWaitingForTracks();
+    reply(req, 503, {}, "the stream has no playable track yet\n");
+    busy_ = false;
+    next();
+    return;
+  }
   if (playing_ && out_ && transport_ == Transport::kTcp && out_->stalled(now)) {
     spdlog::warn("rtsp {}: viewer of {} made no progress for {} ms; disconnecting", conn_.peer(),
                  streamName_, ctx_.viewerLimits().stallTimeoutMs);
@@ -361,7 +400,7 @@ SessionInfo RtspSession::info() const {
   SessionInfo i;
   i.id = id_;
   i.protocol = "rtsp";
-  i.role = setup_[0] || setup_[1] ? "viewer" : "none";
+  i.role = publishing_ ? "publisher" : setup_[0] || setup_[1] ? "viewer" : "none";
   i.stream = streamName_;
   i.peer = conn_.peer();
   i.bytesIn = conn_.bytesIn();

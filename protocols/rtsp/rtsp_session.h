@@ -1,6 +1,10 @@
 // RtspSession: one RTSP control connection (RFC 2326) and the one RTSP session it carries. A
 // viewer DESCRIBEs a live stream, SETUPs its tracks over TCP (interleaved) or UDP, and PLAYs:
 // it then receives the stream's shared "rtsp" batches, as they are on TCP or unwrapped to UDP.
+// A publisher ANNOUNCEs an SDP, SETUPs its tracks in record mode (interleaved, or UDP to a port
+// pair of its own) and RECORDs: its RTP goes through an RtpIngest into the Stream
+// (rtsp_record.cc). Access goes through the plugin chain; a plugin's Unauthorized becomes a 401
+// with Digest and Basic challenges (rtsp_auth.h).
 #pragma once
 
 #include <deque>
@@ -8,6 +12,8 @@
 #include <optional>
 #include <string>
 
+#include "rtp/sdp_media.h"
+#include "rtsp/rtp_ingest.h"
 #include "rtsp/rtsp_headers.h"
 #include "rtsp/rtsp_message.h"
 #include "rtsp/udp_output.h"
@@ -24,6 +30,11 @@ struct RtspSettings {
   int udpRtcpPort = 8001;
   uint64_t sessionTimeoutMs = 60000;
 };
+
+struct TrackWaiterState;  // rtsp_describe.cc
+
+// 16 random hex digits (session ids, Digest nonces).
+std::string randomSessionId();
 
 class RtspSession : public ConnectionHandler, public Session, public Viewer {
  public:
@@ -50,9 +61,27 @@ class RtspSession : public ConnectionHandler, public Session, public Viewer {
   void next();
   void handle(const RtspMessage& req);
   void reply(const RtspMessage& req, int status, Headers headers = {}, std::string_view body = {});
-  // Runs `then` once the plugins allow `target` (checked once per stream per connection).
-  void withAccess(const RtspMessage& req, const RtspTarget& target, std::function<void()> then);
-  void describe(const RtspMessage& req, const RtspTarget& target);
+  // Runs `then` once the plugins allow `target` (checked once per stream and action per
+  // connection); answers 401 (with challenges) or 403 otherwise.
+  void withAccess(const RtspMessage& req, const RtspTarget& target, AccessRequest::Action action,
+                  std::function<void()> then);
+  // The request's Authorization into `ar`; returns the scheme ("Basic", "Digest") or empty.
+  std::string addCredentials(const RtspMessage& req, AccessRequest& ar);
+  // rtsp_record.cc: ANNOUNCE / SETUP (record) / RECORD.
+  void announce(const RtspMessage& req, const RtspTarget& target);
+  void startPublish(const RtspMessage& req, const RtspTarget& target,
+                    std::vector<rtp::RtpTrackInfo> tracks);
+  void setupRecord(const RtspMessage& req);
+  void record(const RtspMessage& req);
+  void onInterleaved(uint8_t channel, const uint8_t* data, size_t n);
+  int recordTrackFor(std::string_view uri) const;
+  Status openUdpReceiver(int track, const std::string& host, int clientRtpPort);
+  void endPublish();
+  // rtsp_describe.cc. A stream with no track yet (an on-demand camera being pulled) is waited
+  // for, up to kTrackWaitMs: the wait counts as demand, so it starts the camera.
+  void describe(const RtspMessage& req, const RtspTarget& target, bool mayWait = true);
+  void waitForTracks(const RtspMessage& req, const RtspTarget& target, const StreamPtr& s);
+  void stopWaitingForTracks();
   void setup(const RtspMessage& req, const RtspTarget& target);
   void play(const RtspMessage& req);
   void pause(const RtspMessage& req);
@@ -87,6 +116,32 @@ class RtspSession : public ConnectionHandler, public Session, public Viewer {
   int64_t pendingPlayCseq_ = -1;  // PLAY answered when the stream's GOP arrives
   std::optional<ViewerOutput> out_;
   std::optional<UdpOutput> udpOut_;
+
+  static constexpr uint64_t kTrackWaitMs = 10000;
+  struct TrackWait {
+    RtspMessage req;
+    RtspTarget target;
+    StreamPtr stream;
+    std::shared_ptr<TrackWaiterState> state;  // shared with the waiter
+    uint64_t deadlineMs = 0;
+  };
+  std::optional<TrackWait> trackWait_;
+
+  std::string allowedPublish_;  // the stream the plugins allowed to publish
+  std::string nonce_;           // Digest nonce of this connection (RFC 2617 §3.2.1)
+
+  // Publishing (ANNOUNCE/RECORD).
+  struct RecordTrack {
+    rtp::RtpTrackInfo info;
+    bool setup = false;
+    int channel = -1;                   // interleaved RTP channel; RTCP is channel + 1
+    std::unique_ptr<UdpSocket> udp[2];  // RTP, RTCP receivers of this track
+  };
+  std::string announceUri_;
+  std::vector<RecordTrack> recordTracks_;
+  StreamPtr publishing_;
+  std::unique_ptr<RtpIngest> ingest_;
+  bool recording_ = false;
 };
 
 }  // namespace xl::rtsp

@@ -9,6 +9,8 @@ if(NOT TARGET xueliang_http_parser)
 endif()
 add_library(xueliang_rtsp_wire STATIC
   ${CMAKE_CURRENT_LIST_DIR}/rtsp_message.cc
-  ${CMAKE_CURRENT_LIST_DIR}/rtsp_headers.cc)
+  ${CMAKE_CURRENT_LIST_DIR}/rtsp_headers.cc
+  ${CMAKE_CURRENT_LIST_DIR}/rtsp_auth.cc)
 target_include_directories(xueliang_rtsp_wire PUBLIC ${CMAKE_CURRENT_LIST_DIR}/..)
-target_link_libraries(xueliang_rtsp_wire PUBLIC xueliang_http_parser xueliang_base)
+target_link_libraries(xueliang_rtsp_wire PUBLIC xueliang_http_parser xueliang_rtp xueliang_base
+  OpenSSL::Crypto)

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 
 #include "xueliang/protocol.h"
 
@@ -18,5 +19,14 @@ bool kickStream(const ServerContext& ctx, const std::string& name);
 void collectSessionsJson(ServerContext& ctx, Worker& replyOn,
                          std::function<void(std::string)> done);
 std::string metricsText(const ServerContext& ctx);
+
+// Pulled sources (GET /api/v1/sources): state, last error, next attempt, counters; URLs without
+// passwords.
+std::string sourcesJson(const ServerContext& ctx);
+// POST /api/v1/sources: a JSON object with the [[sources]] keys. Returns the HTTP status (201,
+// 400 with the reason, 409 when the name is taken) and a JSON body.
+std::pair<int, std::string> addSource(const ServerContext& ctx, const std::string& body);
+// DELETE /api/v1/sources/{app}/{stream}: stops the source and ends its stream.
+bool removeSource(const ServerContext& ctx, const std::string& name);
 
 }  // namespace xl::admin

@@ -36,6 +36,8 @@ class StreamMirror {
   void join(int format, const BufferRef& header, const std::vector<MuxedBatch>& gop);
   void deliver(int format, const MuxedBatch& batch);
   void end();
+  // Ends only the viewers of `format` still waiting for their snapshot.
+  void endPending(int format);
 
  private:
   std::vector<std::vector<Viewer*>> active_;
@@ -80,12 +82,22 @@ class Stream : public std::enable_shared_from_this<Stream> {
   // callbacks: post it to the owner worker instead.
   void removeFrameSink(FrameSink* sink);
   void setKickHandler(std::function<void()> fn) { kick_ = std::move(fn); }
+  // Called on the owner whenever a viewer or frame sink comes or goes: an on-demand source
+  // starts with its first consumer and stops some time after the last.
+  void setDemandHook(std::function<void()> fn) { demandHook_ = std::move(fn); }
+  size_t frameSinkCount() const { return frameSinks_.size(); }
+  // Viewers still waiting for a first keyframe are told the stream ended; joined viewers stay
+  // (an on-demand source that could not start within its wait bound).
+  void endWaitingViewers();
   bool ended() const { return ended_; }
 
   // Any thread.
   void kick();
   StreamStats stats() const;
   MediaInfoPtr mediaInfo() const { return std::atomic_load(&media_); }
+  // Viewers of `format` served without attach() (HLS: request-based sessions), counted in
+  // stats() only.
+  void countViewer(int format, int delta) { viewers_[format].fetch_add(delta); }
 
   // The viewer's worker only. The viewer gets onJoin, then onBatch..., until detach or onStreamEnd.
   void attach(Viewer* v, int format, Worker& w);
@@ -121,6 +133,7 @@ class Stream : public std::enable_shared_from_this<Stream> {
   bool gopValid_ = false;
   bool ended_ = false;
   std::function<void()> kick_;
+  std::function<void()> demandHook_;
   MediaInfoPtr media_;
 
   // Statistics: written on the owner, read by the admin API.

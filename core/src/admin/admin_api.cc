@@ -3,7 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <ctime>
 #include <mutex>
+
+#include "xueliang/source_manager.h"
 
 namespace xl::admin {
 namespace {
@@ -143,6 +146,88 @@ std::string metricsText(const ServerContext& ctx) {
   metric("xueliang_protocol_errors_total", "counter", "Connections closed for malformed input.");
   t += "xueliang_protocol_errors_total " + std::to_string(errors) + "\n";
   return t;
+}
+
+namespace {
+
+json isoTime(int64_t unixMs) {
+  if (unixMs <= 0) return nullptr;
+  time_t t = static_cast<time_t>(unixMs / 1000);
+  tm parts{};
+  gmtime_r(&t, &parts);
+  char out[32];
+  strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%S", &parts);
+  char ms[8];
+  snprintf(ms, sizeof ms, ".%03dZ", static_cast<int>(unixMs % 1000));
+  return std::string(out) + ms;
+}
+
+json error(const std::string& message) {
+  return json{{"error", message}};
+}
+
+}  // namespace
+
+std::string sourcesJson(const ServerContext& ctx) {
+  json list = json::array();
+  if (ctx.sources) {
+    for (const SourceStatus& s : ctx.sources->list()) {
+      list.push_back({{"name", s.settings.name},
+                      {"url", redactUrl(s.settings.url)},
+                      {"transport", s.settings.transport},
+                      {"on_demand", s.settings.onDemand},
+                      {"state", s.state},
+                      {"last_error", s.lastError.empty() ? json(nullptr) : json(s.lastError)},
+                      {"next_attempt", isoTime(s.nextAttemptUnixMs)},
+                      {"connected_since", isoTime(s.connectedSinceUnixMs)},
+                      {"attempts", s.attempts},
+                      {"bytes_in", s.bytesIn},
+                      {"frames_in", s.framesIn}});
+    }
+  }
+  return json{{"sources", list}}.dump();
+}
+
+std::pair<int, std::string> addSource(const ServerContext& ctx, const std::string& body) {
+  if (!ctx.sources) return {503, error("sources are not available").dump()};
+  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return {400, error("expected a JSON object").dump()};
+  SourceSettings s;
+  auto millis = [](const json& v, uint32_t& out) {
+    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 86400000) return false;
+    out = static_cast<uint32_t>(v.get<int64_t>());
+    return true;
+  };
+  for (auto& [key, v] : j.items()) {
+    bool ok = true;
+    if (key == "name")
+      ok = v.is_string() && (s.name = v.get<std::string>(), true);
+    else if (key == "url")
+      ok = v.is_string() && (s.url = v.get<std::string>(), true);
+    else if (key == "transport")
+      ok = v.is_string() && (s.transport = v.get<std::string>(), true);
+    else if (key == "on_demand")
+      ok = v.is_boolean() && (s.onDemand = v.get<bool>(), true);
+    else if (key == "retry_min_ms")
+      ok = millis(v, s.retryMinMs);
+    else if (key == "retry_max_ms")
+      ok = millis(v, s.retryMaxMs);
+    else if (key == "no_media_timeout_ms")
+      ok = millis(v, s.noMediaTimeoutMs);
+    else if (key == "idle_timeout_ms")
+      ok = millis(v, s.idleTimeoutMs);
+    else
+      return {400, error("unknown key '" + key + "'").dump()};
+    if (!ok) return {400, error("bad value for '" + key + "'").dump()};
+  }
+  if (Status v = validateSourceSettings(s); !v) return {400, error(v.message()).dump()};
+  auto [code, message] = ctx.sources->add(s);
+  if (code != 201) return {code, error(message).dump()};
+  return {201, json{{"added", s.name}, {"url", redactUrl(s.url)}}.dump()};
+}
+
+bool removeSource(const ServerContext& ctx, const std::string& name) {
+  return ctx.sources && ctx.sources->remove(name);
 }
 
 }  // namespace xl::admin

@@ -163,9 +163,17 @@ void Stream::end() {
   resetCaches();
 }
 
+void Stream::endWaitingViewers() {
+  // Each waiting viewer detaches itself from onStreamEnd, which drops its waitingJoins_ entry.
+  for (auto [format, wi] : waitingJoins_) {
+    workers_[wi]->run([m = mirrors_[wi], f = format] { m->endPending(f); });
+  }
+}
+
 void Stream::addFrameSink(std::unique_ptr<FrameSink> sink) {
   sink->onMediaInfo(media_);
   frameSinks_.push_back(std::move(sink));
+  if (demandHook_) demandHook_();
 }
 
 void Stream::addFrameSinkWithGop(std::unique_ptr<FrameSink> sink) {
@@ -175,12 +183,14 @@ void Stream::addFrameSinkWithGop(std::unique_ptr<FrameSink> sink) {
   }
   if (ended_) sink->onStreamEnd();
   frameSinks_.push_back(std::move(sink));
+  if (demandHook_) demandHook_();
 }
 
 void Stream::removeFrameSink(FrameSink* sink) {
   auto it = std::find_if(frameSinks_.begin(), frameSinks_.end(),
                          [sink](const std::unique_ptr<FrameSink>& s) { return s.get() == sink; });
   if (it != frameSinks_.end()) frameSinks_.erase(it);
+  if (demandHook_) demandHook_();
 }
 
 void Stream::kick() {
@@ -223,6 +233,7 @@ void Stream::detach(Viewer* v, int format, Worker& w) {
 
 void Stream::onAttach(int format, int wi) {
   Output& out = outputs_[format];
+  if (demandHook_) demandHook_();
   if (ended_) {
     workers_[wi]->run([m = mirrors_[wi]] { m->end(); });
     return;
@@ -248,6 +259,7 @@ void Stream::onAttach(int format, int wi) {
 }
 
 void Stream::onDetach(int format, int wi) {
+  if (demandHook_) demandHook_();
   auto waiting = std::find(waitingJoins_.begin(), waitingJoins_.end(), std::make_pair(format, wi));
   if (waiting != waitingJoins_.end()) {  // left before it joined
     waitingJoins_.erase(waiting);

@@ -54,4 +54,10 @@ void StreamMirror::end() {
   for (Viewer* v : viewers) v->onStreamEnd();
 }
 
+void StreamMirror::endPending(int format) {
+  auto waiting = std::move(pending_[format]);
+  pending_[format].clear();
+  for (Viewer* v : waiting) v->onStreamEnd();
+}
+
 }  // namespace xl

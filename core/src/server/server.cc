@@ -33,7 +33,9 @@ bool Server::configure(bool reload) {
   ConfigErrors errors;
   ConfigSection root = (*doc)->root(&errors);
   std::string baseDir = std::filesystem::absolute(configPath_).parent_path().string();
-  ServerConfig cfg = readServerConfig(root, baseDir);
+  std::vector<std::string> schemes;
+  for (auto& [scheme, _] : modules_.sourceTypes()) schemes.push_back(scheme);
+  ServerConfig cfg = readServerConfig(root, baseDir, schemes);
 
   // Protocol settings (listeners) take effect at start; a reload only validates them.
   for (auto& m : modules_.protocols()) {
@@ -44,6 +46,9 @@ bool Server::configure(bool reload) {
 
   // Plugins are configured on fresh instances, so a reload with errors changes nothing.
   ConfigSection pluginSection = root.section("plugins");
+  // Shared objects first, so that `order` can name their types. A file stays loaded once
+  // loaded; a reload loads new paths (their types need a restart, like any `order` change).
+  loader_.configure(pluginSection, baseDir, modules_);
   cfg.pluginOrder = pluginSection.strings("order");
   PluginChain fresh;
   for (const std::string& name : cfg.pluginOrder) {
@@ -124,6 +129,9 @@ int Server::run() {
   ctx_.plugins = &plugins_;
   ctx_.sessions = &sessions_;
   ctx_.setViewerLimits(config_.viewer);
+  sourceManager_ = std::make_unique<SourceManager>(ctx_);
+  for (auto& [scheme, factory] : modules_.sourceTypes()) sourceManager_->addType(scheme, factory);
+  ctx_.sources = sourceManager_.get();
 
   for (auto& m : modules_.protocols()) {
     if (!m->enabled()) continue;
@@ -143,6 +151,10 @@ int Server::run() {
       continue;
     }
     sources_.push_back(std::move(src));
+  }
+  for (const SourceSettings& p : config_.pulled) {
+    auto [code, message] = sourceManager_->add(p);
+    if (code != 201) spdlog::error("source {}: {}", p.name, message);
   }
 
   for (Worker* w : raw) {
@@ -188,6 +200,7 @@ void Server::reload() {
 
 void Server::shutdown() {
   for (auto& s : sources_) s->stop();
+  if (sourceManager_) sourceManager_->stopAll();
   for (auto& w : workers_) {
     Worker* worker = w.get();
     worker->stop([this, worker] {
@@ -201,6 +214,8 @@ void Server::shutdown() {
   }
   sources_.clear();
   workers_.clear();
+  ctx_.sources = nullptr;
+  sourceManager_.reset();
 }
 
 }  // namespace xl

@@ -6,9 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "../plugin/plugin_loader.h"
 #include "../source/file_source.h"
 #include "server_config.h"
 #include "xueliang/protocol.h"
+#include "xueliang/source_manager.h"
 
 namespace xl {
 
@@ -29,6 +31,9 @@ class Server {
   void shutdown();
 
   std::string configPath_;
+  // Shared-object plugins: declared first so that it is destroyed last, after every factory,
+  // instance and stream filter whose code lives in a loaded file.
+  PluginLoader loader_;
   ModuleRegistry modules_;
   ServerConfig config_;
   PluginChain plugins_;
@@ -37,6 +42,7 @@ class Server {
   std::unique_ptr<StreamRegistry> streams_;
   ServerContext ctx_;
   std::vector<std::unique_ptr<FileSource>> sources_;
+  std::unique_ptr<SourceManager> sourceManager_;  // pulled sources (cameras)
   uv_loop_t mainLoop_{};
 };
 

@@ -6,6 +6,7 @@
 
 #include "../source/file_source.h"
 #include "xueliang/config.h"
+#include "xueliang/source.h"
 #include "xueliang/stream.h"
 #include "xueliang/viewer_output.h"
 
@@ -17,10 +18,13 @@ struct ServerConfig {
   ViewerLimits viewer;
   StreamLimits stream;
   std::vector<FileSourceConfig> sources;
+  std::vector<SourceSettings> pulled;  // [[sources]] with a url the modules pull
   std::vector<std::string> pluginOrder;
 };
 
-// Reads the server's keys from the root section. `baseDir` resolves relative source paths.
-ServerConfig readServerConfig(ConfigSection& root, const std::string& baseDir);
+// Reads the server's keys from the root section. `baseDir` resolves relative source paths;
+// `sourceSchemes` are the URL schemes that registered source drivers pull.
+ServerConfig readServerConfig(ConfigSection& root, const std::string& baseDir,
+                              const std::vector<std::string>& sourceSchemes = {});
 
 }  // namespace xl
