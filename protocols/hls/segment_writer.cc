@@ -2,8 +2,8 @@
 
 #include <vector>
 
-#include "hls/ts_muxer.h"
 #include "hls/fmp4_writer.h"
+#include "hls/ts_muxer.h"
 
 namespace xl::hls {
 namespace {
@@ -66,6 +66,5 @@ std::unique_ptr<SegmentWriter> makeFmp4Writer() {
 std::unique_ptr<SegmentWriter> makeWriter(Container c) {
   return c == Container::kFmp4 ? makeFmp4Writer() : makeTsWriter();
 }
-
 
 }  // namespace xl::hls
