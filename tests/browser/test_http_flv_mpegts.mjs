@@ -8,7 +8,6 @@
 //      XL_SCREENSHOT (default <temp dir>/demo.png). Run with `node --test` or plainly with node.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -17,7 +16,7 @@ import { chromium } from 'playwright-core';
 
 import {
   HERE, SERVER_BIN, CHROMIUM, CHROMIUM_ARGS, DEMO_CLIP, HOST, QUIET_PROTOCOLS, sleep, freePort,
-  until,
+  until, startServer, serverLogTail,
 } from './xl_common.mjs';
 const MPEGTS_JS = path.join(HERE, 'node_modules', 'mpegts.js', 'dist', 'mpegts.js');
 
@@ -65,16 +64,7 @@ before(async () => {
     'loop = true',
     '',
   ].join('\n');
-  S.configPath = path.join(S.dir, 'xueliang.toml');
-  fs.writeFileSync(S.configPath, config);
-  S.logPath = path.join(S.dir, 'xueliang.log');
-  const log = fs.openSync(S.logPath, 'w');
-  S.server = spawn(SERVER_BIN, ['-c', S.configPath], { stdio: ['ignore', log, log] });
-  fs.closeSync(log);
-  S.serverExit = new Promise((resolve) => S.server.once('exit', (code, signal) => {
-    S.exited = { code, signal, at: Date.now() };
-    resolve(S.exited);
-  }));
+  startServer(S, config);
   S.flvUrl = `http://${HOST}:${S.httpPort}/live/demo.flv`;
 
   // The page's own origin: a tiny static server on another port, so the FLV is cross-origin.
@@ -103,9 +93,7 @@ before(async () => {
   }, 200);
 });
 
-function serverLog() {
-  try { return fs.readFileSync(S.logPath, 'utf8').split('\n').slice(-40).join('\n'); } catch { return ''; }
-}
+const serverLog = () => serverLogTail(S);
 
 after(async () => {
   if (S.browser) await S.browser.close().catch(() => {});

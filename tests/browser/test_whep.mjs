@@ -13,7 +13,7 @@
 // Env: XUELIANG_BIN (default build/xueliang), CHROMIUM (default /usr/bin/chromium).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,14 +21,13 @@ import { chromium } from 'playwright-core';
 
 import {
   SOURCE_DIR, SERVER_BIN, CHROMIUM, CHROMIUM_ARGS, DEMO_CLIP, HOST, sleep, freePort, until,
+  startServer, serverLogTail,
 } from './xl_common.mjs';
 const CHROME_OFFER = path.join(SOURCE_DIR, 'tests', 'data', 'webrtc', 'offer_chrome.sdp');
 
 const S = {};
 
-function serverLog() {
-  try { return fs.readFileSync(S.logPath, 'utf8').split('\n').slice(-40).join('\n'); } catch { return ''; }
-}
+const serverLog = () => serverLogTail(S);
 
 // The browser's inbound video figures, from its own RTCPeerConnection.
 async function videoStats() {
@@ -85,16 +84,7 @@ before(async () => {
     '[[sources]]', 'name = "live/demo"', `file = ${JSON.stringify(DEMO_CLIP)}`, 'loop = true', '',
     '[[sources]]', 'name = "live/camera"', `file = ${JSON.stringify(S.cameraClip)}`, 'loop = true', '',
   ].join('\n');
-  S.configPath = path.join(S.dir, 'xueliang.toml');
-  fs.writeFileSync(S.configPath, config);
-  S.logPath = path.join(S.dir, 'xueliang.log');
-  const log = fs.openSync(S.logPath, 'w');
-  S.server = spawn(SERVER_BIN, ['-c', S.configPath], { stdio: ['ignore', log, log] });
-  fs.closeSync(log);
-  S.serverExit = new Promise((resolve) => S.server.once('exit', (code, signal) => {
-    S.exited = { code, signal };
-    resolve(S.exited);
-  }));
+  startServer(S, config);
   S.base = `http://${HOST}:${S.httpPort}`;
   // Ready once both sources are published (the stream list names them).
   await until('live/demo and live/camera published', 15000, async () => {

@@ -1,7 +1,8 @@
 // What every browser test shares: where the binary, Chromium and the demo clip are, free ports,
-// polling, and config sections for a test server.
+// polling, config sections for a test server, and starting the real server binary.
 //
 // Env: XUELIANG_BIN (default build/xueliang), CHROMIUM (default /usr/bin/chromium).
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -44,3 +45,24 @@ export async function until(what, timeoutMs, fn, intervalMs = 100) {
 // Sections that keep a test server off the default RTSP (8554, 8000/8001) and WebRTC (8189)
 // ports; a test that serves those protocols writes its own sections instead.
 export const QUIET_PROTOCOLS = ['[rtsp]', 'enabled = false', '', '[webrtc]', 'enabled = false', ''];
+
+// Writes the config text to S.dir/xueliang.toml and starts the real server on it. Sets
+// S.configPath, S.logPath, S.server (the child), S.serverExit (a promise of its exit) and
+// S.exited ({ code, signal, at }) once it has exited.
+export function startServer(S, configText) {
+  S.configPath = path.join(S.dir, 'xueliang.toml');
+  fs.writeFileSync(S.configPath, configText);
+  S.logPath = path.join(S.dir, 'xueliang.log');
+  const log = fs.openSync(S.logPath, 'w');
+  S.server = spawn(SERVER_BIN, ['-c', S.configPath], { stdio: ['ignore', log, log] });
+  fs.closeSync(log);
+  S.serverExit = new Promise((resolve) => S.server.once('exit', (code, signal) => {
+    S.exited = { code, signal, at: Date.now() };
+    resolve(S.exited);
+  }));
+}
+
+// The last 40 lines of the server's log, for failure messages.
+export function serverLogTail(S) {
+  try { return fs.readFileSync(S.logPath, 'utf8').split('\n').slice(-40).join('\n'); } catch { return ''; }
+}
