@@ -15,22 +15,10 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 
 import {
-  HERE, SERVER_BIN, CHROMIUM, CHROMIUM_ARGS, DEMO_CLIP, HOST, QUIET_PROTOCOLS, sleep, freePort,
-  until, startServer, serverLogTail,
+  HERE, SERVER_BIN, CHROMIUM, CHROMIUM_ARGS, DEMO_CLIP, HOST, sleep, freePort, until, startServer,
+  serverLogTail, baseConfig, httpGet,
 } from './xl_common.mjs';
 const HLS_JS = path.join(HERE, 'node_modules', 'hls.js', 'dist', 'hls.js');
-
-function get(url) {
-  return new Promise((resolve) => {
-    const req = http.get(url, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.setTimeout(5000, () => { req.destroy(); resolve(null); });
-    req.on('error', () => resolve(null));
-  });
-}
 
 const S = {};
 
@@ -44,18 +32,7 @@ before(async () => {
   S.rtmpPort = await freePort();
   S.httpPort = await freePort();
   const config = [
-    '# written by tests/browser/test_hls_js.mjs',
-    'workers = 2',
-    'log_level = "info"',
-    '',
-    '[rtmp]',
-    `listen = "${HOST}:${S.rtmpPort}"`,
-    '',
-    '[http]',
-    `listen = "${HOST}:${S.httpPort}"`,
-    'cors_origin = "*"',
-    '',
-    ...QUIET_PROTOCOLS,
+    ...baseConfig(S, 'test_hls_js.mjs'),
     '[hls]',
     'segment_duration_ms = 2000',
     'part_duration_ms = 333',
@@ -86,7 +63,7 @@ before(async () => {
   // Ready once the demo source has a segment: the playlist answers 200.
   await until('live/demo over HLS', 20000, async () => {
     if (S.exited) throw new Error(`xueliang exited early ${JSON.stringify(S.exited)}:\n${serverLog()}`);
-    const r = await get(S.hlsUrl);
+    const r = await httpGet(S.hlsUrl);
     return r && r.status === 200 && r.body.toString().includes('#EXTINF') ? r : null;
   }, 300);
 });
@@ -146,7 +123,7 @@ function median(xs) {
 }
 
 test('playlist is served cross-origin with CORS', async () => {
-  const r = await get(S.hlsUrl);
+  const r = await httpGet(S.hlsUrl);
   assert.equal(r.status, 200);
   assert.match(r.headers['content-type'], /application\/vnd\.apple\.mpegurl/);
   assert.match(r.body.toString(), /#EXT-X-PART-INF:PART-TARGET=/);

@@ -15,8 +15,8 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 
 import {
-  HERE, SERVER_BIN, CHROMIUM, CHROMIUM_ARGS, DEMO_CLIP, HOST, QUIET_PROTOCOLS, sleep, freePort,
-  until, startServer, serverLogTail,
+  HERE, SERVER_BIN, CHROMIUM, CHROMIUM_ARGS, DEMO_CLIP, HOST, sleep, freePort, until, startServer,
+  serverLogTail, baseConfig,
 } from './xl_common.mjs';
 const MPEGTS_JS = path.join(HERE, 'node_modules', 'mpegts.js', 'dist', 'mpegts.js');
 
@@ -46,18 +46,7 @@ before(async () => {
   S.rtmpPort = await freePort();
   S.httpPort = await freePort();
   const config = [
-    '# written by tests/browser/test_http_flv_mpegts.mjs',
-    'workers = 2',
-    'log_level = "info"',
-    '',
-    '[rtmp]',
-    `listen = "${HOST}:${S.rtmpPort}"`,
-    '',
-    '[http]',
-    `listen = "${HOST}:${S.httpPort}"`,
-    'cors_origin = "*"',
-    '',
-    ...QUIET_PROTOCOLS,
+    ...baseConfig(S, 'test_http_flv_mpegts.mjs'),
     '[[sources]]',
     'name = "live/demo"',
     `file = ${JSON.stringify(DEMO_CLIP)}`,

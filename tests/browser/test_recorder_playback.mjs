@@ -14,22 +14,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import {
-  HERE, SERVER_BIN, CHROMIUM, CHROMIUM_ARGS, DEMO_CLIP, HOST, QUIET_PROTOCOLS, sleep, freePort,
-  until, startServer, serverLogTail,
+  HERE, SERVER_BIN, CHROMIUM, CHROMIUM_ARGS, DEMO_CLIP, HOST, sleep, freePort, until, startServer,
+  serverLogTail, baseConfig, httpGet,
 } from './xl_common.mjs';
 const HLS_JS = path.join(HERE, 'node_modules', 'hls.js', 'dist', 'hls.js');
-
-function get(url) {
-  return new Promise((resolve) => {
-    const req = http.get(url, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.setTimeout(5000, () => { req.destroy(); resolve(null); });
-    req.on('error', () => resolve(null));
-  });
-}
 
 const S = {};
 
@@ -43,18 +31,7 @@ before(async () => {
   S.rtmpPort = await freePort();
   S.httpPort = await freePort();
   const config = [
-    '# written by tests/browser/test_recorder_playback.mjs',
-    'workers = 2',
-    'log_level = "info"',
-    '',
-    '[rtmp]',
-    `listen = "${HOST}:${S.rtmpPort}"`,
-    '',
-    '[http]',
-    `listen = "${HOST}:${S.httpPort}"`,
-    'cors_origin = "*"',
-    '',
-    ...QUIET_PROTOCOLS,
+    ...baseConfig(S, 'test_recorder_playback.mjs'),
     '[plugins]',
     'order = ["recorder"]',
     '',
@@ -71,7 +48,7 @@ before(async () => {
   const api = `http://${HOST}:${S.httpPort}`;
   await until('the server', 10000, async () => {
     if (S.exited) throw new Error(`xueliang exited early ${JSON.stringify(S.exited)}:\n${serverLog()}`);
-    const r = await get(`${api}/api/v1/recordings/status`);
+    const r = await httpGet(`${api}/api/v1/recordings/status`);
     return r && r.status === 200;
   }, 200);
 
@@ -81,7 +58,7 @@ before(async () => {
   await sleep(11000);
   pub.kill('SIGTERM');
   S.segments = await until('three finished recordings', 15000, async () => {
-    const r = await get(`${api}/api/v1/recordings?stream=vod/cam`);
+    const r = await httpGet(`${api}/api/v1/recordings?stream=vod/cam`);
     const segs = r && r.status === 200 ? JSON.parse(r.body.toString()).segments : [];
     return segs.length >= 3 ? segs : null;
   }, 300);
@@ -114,7 +91,7 @@ after(async () => {
 });
 
 test('hls.js plays a recorded range across the boundary between two files', async () => {
-  const r = await get(S.playlistUrl);
+  const r = await httpGet(S.playlistUrl);
   assert.equal(r.status, 200, r.body.toString());
   const text = r.body.toString();
   assert.match(text, /#EXT-X-PLAYLIST-TYPE:VOD/);

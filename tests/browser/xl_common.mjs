@@ -4,6 +4,7 @@
 // Env: XUELIANG_BIN (default build/xueliang), CHROMIUM (default /usr/bin/chromium).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,9 +43,41 @@ export async function until(what, timeoutMs, fn, intervalMs = 100) {
   }
 }
 
+// A whole GET: { status, headers, body }, or null on error or after 5 s.
+export function httpGet(url) {
+  return new Promise((resolve) => {
+    const req = http.get(url, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.setTimeout(5000, () => { req.destroy(); resolve(null); });
+    req.on('error', () => resolve(null));
+  });
+}
+
 // Sections that keep a test server off the default RTSP (8554, 8000/8001) and WebRTC (8189)
 // ports; a test that serves those protocols writes its own sections instead.
 export const QUIET_PROTOCOLS = ['[rtsp]', 'enabled = false', '', '[webrtc]', 'enabled = false', ''];
+
+// The start of a test server's config: two workers, RTMP and HTTP (CORS for any origin) on
+// S.rtmpPort and S.httpPort, RTSP and WebRTC off. The test appends its own sections.
+export function baseConfig(S, writtenBy) {
+  return [
+    `# written by tests/browser/${writtenBy}`,
+    'workers = 2',
+    'log_level = "info"',
+    '',
+    '[rtmp]',
+    `listen = "${HOST}:${S.rtmpPort}"`,
+    '',
+    '[http]',
+    `listen = "${HOST}:${S.httpPort}"`,
+    'cors_origin = "*"',
+    '',
+    ...QUIET_PROTOCOLS,
+  ];
+}
 
 // Writes the config text to S.dir/xueliang.toml and starts the real server on it. Sets
 // S.configPath, S.logPath, S.server (the child), S.serverExit (a promise of its exit) and
