@@ -150,7 +150,7 @@ class RtspPublishTest(xl.ServerTestCase):
             "-c:a", "aac", "-tag:v", "hvc1", str(clip)], capture_output=True, timeout=60,
             env=xl.client_env(), stdin=subprocess.DEVNULL)
         if r.returncode != 0:
-            self.skipTest(f"no libx265: {r.stderr.decode(errors='replace')[-300:]}")
+            self.fail(f"ffmpeg cannot encode H.265 (libx265): {r.stderr.decode(errors='replace')[-300:]}")
         name = xl.unique("live/hevc")
         self.publish_and_wait(name, "tcp", src=clip)
         streams = xl.probe(self.server.rtsp_url(name))
@@ -165,9 +165,10 @@ class RtspPublishTest(xl.ServerTestCase):
         hls = xl.probe(self.server.http_url(f"/{name}/index.m3u8"), timeout=20)
         self.assertEqual(hls["video"]["codec_name"], "hevc")
 
-    @unittest.skipUnless(has_gst_element("rtspclientsink") and has_gst_element("x264enc"),
-                         "GStreamer rtspclientsink (gstreamer1.0-rtsp) or x264enc missing")
     def test_gstreamer_rtspclientsink_publishes(self):
+        self.assertTrue(has_gst_element("rtspclientsink") and has_gst_element("x264enc"),
+                        "GStreamer rtspclientsink (gstreamer1.0-rtsp) or x264enc missing: "
+                        "run scripts/install-deps.sh")
         name = xl.unique("live/gst")
         argv = [GST, "-q", "videotestsrc", "is-live=true", "!",
                 "video/x-raw,width=320,height=240,framerate=25/1", "!",
