@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "connection_fixture.h"
 #include "test_util.h"
 #include "xueliang/viewer_output.h"
 
@@ -30,41 +31,13 @@ MuxedBatch frame(char tag, int64_t dts, size_t size, bool key = false,
   return b;
 }
 
-class NullHandler : public ConnectionHandler {
- public:
-  void onData(const uint8_t*, size_t) override {}
-  void onClosed() override { closed = true; }
-  std::atomic<bool> closed{false};
-};
-
-class ViewerOutputMergeTest : public ::testing::Test {
+class ViewerOutputMergeTest : public test::ConnectionFixture {
  protected:
-  void SetUp() override {
-    w.start();
-    int sv[2];
-    ASSERT_EQ(0, ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv));
-    int big = 4 << 20;
-    ::setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
-    ::setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
-    peer = sv[1];
-    runOn(w, [&] {
-      conn = std::make_unique<TcpConnection>(w, sv[0], "unix");
-      conn->start(&handler);
-    });
-  }
-  void TearDown() override {
-    runOn(w, [&] {
-      out.reset();
-      conn->close();
-    });
-    for (int i = 0; i < 2000 && !handler.closed; ++i) std::this_thread::sleep_for(1ms);
-    runOn(w, [&] { conn.reset(); });
-    ::close(peer);
-    w.stop();
-  }
+  ViewerOutputMergeTest() : ConnectionFixture(4 << 20) {}
   void makeOutput(uint32_t mergeWindowMs) {
-    limits.mergeWindowMs = mergeWindowMs;
-    runOn(w, [&] { out = std::make_unique<ViewerOutput>(*conn, limits); });
+    ViewerLimits l;
+    l.mergeWindowMs = mergeWindowMs;
+    ConnectionFixture::makeOutput(l);
   }
   std::string readPeer() {
     std::string got;
@@ -81,13 +54,6 @@ class ViewerOutputMergeTest : public ::testing::Test {
     runOn(w, [&] { n = conn->writeCalls(); });
     return n;
   }
-
-  Worker w{0};
-  int peer = -1;
-  NullHandler handler;
-  std::unique_ptr<TcpConnection> conn;
-  ViewerLimits limits;
-  std::unique_ptr<ViewerOutput> out;
 };
 
 TEST_F(ViewerOutputMergeTest, RealtimeWritesEveryFrameAtOnce) {

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <thread>
 
+#include "connection_fixture.h"
 #include "test_util.h"
 
 namespace xl {
@@ -48,44 +49,9 @@ struct Record {
   int64_t dts;
 };
 
-class NullHandler : public ConnectionHandler {
- public:
-  void onData(const uint8_t*, size_t) override {}
-  void onClosed() override { closed = true; }
-  std::atomic<bool> closed{false};
-};
-
-class ViewerOutputTest : public ::testing::Test {
+class ViewerOutputTest : public test::ConnectionFixture {
  protected:
-  void SetUp() override {
-    w.start();
-    int sv[2];
-    ASSERT_EQ(0, ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv));
-    int small = 4096;
-    ASSERT_EQ(0, ::setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)));
-    ASSERT_EQ(0, ::setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)));
-    peer = sv[1];
-    runOn(w, [&] {
-      conn = std::make_unique<TcpConnection>(w, sv[0], "unix");
-      conn->start(&handler);
-    });
-  }
-  void TearDown() override {
-    runOn(w, [&] {
-      out.reset();
-      conn->close();
-    });
-    // The close callback runs once the loop leaves its inbox drain: give it time, do not flood it.
-    for (int i = 0; i < 2000 && !handler.closed; ++i) std::this_thread::sleep_for(1ms);
-    EXPECT_TRUE(handler.closed);
-    runOn(w, [&] { conn.reset(); });
-    ::close(peer);
-    w.stop();
-  }
-  void makeOutput(ViewerLimits l) {
-    limits = l;
-    runOn(w, [&] { out = std::make_unique<ViewerOutput>(*conn, limits); });
-  }
+  ViewerOutputTest() : ConnectionFixture(4096) {}
   // Worker thread only. Reads what the peer has, without letting the connection write more.
   void readPeer() {
     uint8_t buf[65536];
@@ -125,12 +91,6 @@ class ViewerOutputTest : public ::testing::Test {
            conn->queuedMediaMs() > limits.highWatermarkMs;
   }
 
-  Worker w{0};
-  int peer = -1;
-  NullHandler handler;
-  std::unique_ptr<TcpConnection> conn;
-  ViewerLimits limits;
-  std::unique_ptr<ViewerOutput> out;
   std::string received;
 };
 
