@@ -9,14 +9,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
 import {
   HERE, SERVER_BIN, CHROMIUM, CHROMIUM_ARGS, DEMO_CLIP, HOST, sleep, freePort, until, startServer,
-  serverLogTail, baseConfig, httpGet,
+  serverLogTail, baseConfig, httpGet, startPageServer,
 } from './xl_common.mjs';
 const HLS_JS = path.join(HERE, 'node_modules', 'hls.js', 'dist', 'hls.js');
 
@@ -47,16 +46,8 @@ before(async () => {
   S.hlsUrl = `http://${HOST}:${S.httpPort}/live/demo/index.m3u8`;
 
   // The page's own origin: a tiny static server on another port, so HLS is cross-origin.
-  S.pageServer = http.createServer((req, res) => {
-    const files = { '/': ['hls.html', 'text/html; charset=utf-8'],
-                    '/hls.js': [HLS_JS, 'text/javascript; charset=utf-8'] };
-    const f = files[new URL(req.url, 'http://x').pathname];
-    if (!f) { res.writeHead(404).end(); return; }
-    res.writeHead(200, { 'Content-Type': f[1], 'Cache-Control': 'no-store' });
-    fs.createReadStream(path.resolve(HERE, f[0])).pipe(res);
-  });
-  await new Promise((r) => S.pageServer.listen(0, HOST, r));
-  S.pageOrigin = `http://${HOST}:${S.pageServer.address().port}`;
+  ({ server: S.pageServer, origin: S.pageOrigin } =
+    await startPageServer({ '/': 'hls.html', '/hls.js': HLS_JS }));
 
   S.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
 

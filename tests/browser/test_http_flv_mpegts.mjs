@@ -16,7 +16,7 @@ import { chromium } from 'playwright-core';
 
 import {
   HERE, SERVER_BIN, CHROMIUM, CHROMIUM_ARGS, DEMO_CLIP, HOST, sleep, freePort, until, startServer,
-  serverLogTail, baseConfig,
+  serverLogTail, baseConfig, startPageServer,
 } from './xl_common.mjs';
 const MPEGTS_JS = path.join(HERE, 'node_modules', 'mpegts.js', 'dist', 'mpegts.js');
 
@@ -57,16 +57,8 @@ before(async () => {
   S.flvUrl = `http://${HOST}:${S.httpPort}/live/demo.flv`;
 
   // The page's own origin: a tiny static server on another port, so the FLV is cross-origin.
-  S.pageServer = http.createServer((req, res) => {
-    const files = { '/': ['index.html', 'text/html; charset=utf-8'],
-                    '/mpegts.js': [MPEGTS_JS, 'text/javascript; charset=utf-8'] };
-    const f = files[new URL(req.url, 'http://x').pathname];
-    if (!f) { res.writeHead(404).end(); return; }
-    res.writeHead(200, { 'Content-Type': f[1], 'Cache-Control': 'no-store' });
-    fs.createReadStream(path.resolve(HERE, f[0])).pipe(res);
-  });
-  await new Promise((r) => S.pageServer.listen(0, HOST, r));
-  S.pageOrigin = `http://${HOST}:${S.pageServer.address().port}`;
+  ({ server: S.pageServer, origin: S.pageOrigin } =
+    await startPageServer({ '/': 'index.html', '/mpegts.js': MPEGTS_JS }));
 
   S.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   S.page = await S.browser.newPage({ viewport: { width: 640, height: 360 } });

@@ -99,3 +99,18 @@ export function startServer(S, configText) {
 export function serverLogTail(S) {
   try { return fs.readFileSync(S.logPath, 'utf8').split('\n').slice(-40).join('\n'); } catch { return ''; }
 }
+
+// A static server on another port, so that the page's media requests are cross-origin (CORS is
+// exercised). `files` maps a URL path to a file under tests/browser (or an absolute path).
+// Returns { server, origin }.
+export async function startPageServer(files) {
+  const server = http.createServer((req, res) => {
+    const file = files[new URL(req.url, 'http://x').pathname];
+    if (!file) { res.writeHead(404).end(); return; }
+    const type = file.endsWith('.html') ? 'text/html' : 'text/javascript';
+    res.writeHead(200, { 'Content-Type': `${type}; charset=utf-8`, 'Cache-Control': 'no-store' });
+    fs.createReadStream(path.resolve(HERE, file)).pipe(res);
+  });
+  await new Promise((r) => server.listen(0, HOST, r));
+  return { server, origin: `http://${HOST}:${server.address().port}` };
+}
