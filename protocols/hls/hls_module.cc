@@ -270,7 +270,8 @@ void registerHlsModule(ModuleRegistry& registry) {
   hls::HlsModule* m = module.get();
   // HLS viewers are request-based sessions, counted per stream under this format; it never
   // gets a muxer (nothing attaches to it).
-  m->setFormat(registry.addOutputFormat({"hls", [] { return std::unique_ptr<Muxer>(); }}));
+  m->setFormat(registry.addOutputFormat(
+      {.name = "hls", .createMuxer = [] { return std::unique_ptr<Muxer>(); }}));
   if (auto* http = registry.find<http::HttpModule>("http")) {
     http->addRoute(
         {"GET"}, [](std::string_view p) { return hls::isHlsPath(p); },

@@ -56,9 +56,18 @@ namespace xl {
 void registerRtmpModule(ModuleRegistry& registry) {
   auto module = std::make_unique<rtmp::RtmpModule>();
   rtmp::RtmpModule* m = module.get();
-  m->setFormat(registry.addOutputFormat(
-      {"rtmp", [m] { return std::make_unique<rtmp::RtmpMuxer>(m->settings().chunkSize); }}));
-  int flv = registry.addOutputFormat({"flv", [] { return std::make_unique<rtmp::FlvMuxer>(); }});
+  // Both play all tracks as one byte stream: audio rides with video (OutputFormat).
+  OutputFormat rtmpFormat, flvFormat;
+  rtmpFormat.name = "rtmp";
+  rtmpFormat.createMuxer = [m] {
+    return std::make_unique<rtmp::RtmpMuxer>(m->settings().chunkSize);
+  };
+  rtmpFormat.coalesceAudio = true;
+  flvFormat.name = "flv";
+  flvFormat.createMuxer = [] { return std::make_unique<rtmp::FlvMuxer>(); };
+  flvFormat.coalesceAudio = true;
+  m->setFormat(registry.addOutputFormat(std::move(rtmpFormat)));
+  int flv = registry.addOutputFormat(std::move(flvFormat));
   if (auto* http = registry.find<http::HttpModule>("http")) {
     http->addRoute(
         {"GET"}, [](std::string_view p) { return p.ends_with(".flv"); },

@@ -26,7 +26,7 @@ class ConnectionHandler {
   virtual ~ConnectionHandler() = default;
   // Bytes read from the peer. They live in the worker's scratch buffer until return.
   virtual void onData(const uint8_t* data, size_t n) = 0;
-  // The output queue drained below the low watermark (after having been above it).
+  // The output queue emptied after a write had found the socket full.
   virtual void onDrained() {}
   // The connection is closed and its handle freed; the handler may delete itself (and the
   // connection) now. Never called from inside onData.
@@ -72,6 +72,8 @@ class TcpConnection {
   uint64_t bytesOut() const { return bytesOut_; }
   // writev calls made so far (write batching tests and benchmarks).
   uint64_t writeCalls() const { return writeCalls_; }
+  // iovecs passed to those calls (one per queued buffer or slice written).
+  uint64_t iovecsWritten() const { return iovecs_; }
 
  private:
   static constexpr size_t kRingKeep = 16;  // ring entries kept while the queue is empty
@@ -105,6 +107,8 @@ class TcpConnection {
   uint64_t bytesIn_ = 0;
   uint64_t bytesOut_ = 0;
   uint64_t writeCalls_ = 0;
+  uint64_t iovecs_ = 0;
+  bool blocked_ = false;  // a write was short: onDrained is due once the queue empties
   enum class State { kOpen, kDraining, kClosing };
   State state_ = State::kOpen;
   bool closedNotified_ = false;

@@ -20,6 +20,9 @@ struct MuxedBatch {
   MediaKind kind = MediaKind::kVideo;
   bool key = false;     // a viewer may start (or resume) here
   bool config = false;  // codec configuration: never dropped
+  // A video batch of a format that coalesces audio: its first audioBytes bytes are the audio
+  // frames that arrived since the previous video frame (see OutputFormat::coalesceAudio).
+  uint32_t audioBytes = 0;
 };
 
 class Muxer {
@@ -37,6 +40,17 @@ class Muxer {
 struct OutputFormat {
   std::string name;
   std::function<std::unique_ptr<Muxer>()> createMuxer;
+  // Optional: Prometheus text lines (with their # HELP/# TYPE) the format adds to /metrics.
+  // Called on the admin thread.
+  std::function<std::string()> metrics = {};
+  // The stream holds this format's audio batches (up to Stream::kAudioHoldMs) and sends them in
+  // one buffer with the next video frame, so a viewer costs one iovec and one write per video
+  // frame. Only for formats whose viewers take all tracks as one byte stream (not per-track RTP).
+  bool coalesceAudio = false;
+  // The stream destroys this format's muxer when its last viewer leaves, for muxers that hold
+  // costly state (a transcoder). Others keep theirs, so a returning RTSP viewer keeps its SSRC
+  // and sequence numbers.
+  bool releaseWhenIdle = false;
 };
 
 }  // namespace xl

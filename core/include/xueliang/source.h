@@ -28,6 +28,9 @@ struct SourceSettings {
   uint32_t retryMaxMs = 30000;
   uint32_t noMediaTimeoutMs = 10000;
   uint32_t idleTimeoutMs = 30000;
+
+  // A reload restarts a source whose settings differ in any field.
+  bool operator==(const SourceSettings&) const = default;
 };
 
 // The scheme of a URL ("rtsp" for "rtsp://..."), lower case; empty if there is none.
@@ -44,6 +47,8 @@ class SourceLink {
   virtual Stream& stream() = 0;
   // Media is flowing.
   virtual void sourceLive() = 0;
+  // How the media reaches us in this attempt ("tcp", "udp"...), for the sources API.
+  virtual void sourceTransport(const std::string& transport) { (void)transport; }
   // The attempt ended (could not connect, refused, no media, garbage). The driver makes no
   // further calls; the source destroys it later (never inside this call) and retries.
   virtual void sourceFailed(const std::string& reason) = 0;

@@ -62,6 +62,9 @@ struct StreamStats {
 
 class Stream : public std::enable_shared_from_this<Stream> {
  public:
+  // coalesceAudio formats: the longest audio waits for a video frame to travel with.
+  static constexpr uint64_t kAudioHoldMs = 100;
+
   Stream(std::string name, Worker& owner, std::vector<Worker*> workers,
          const std::vector<OutputFormat>& formats, PublisherInfo publisher, StreamLimits limits);
   ~Stream();
@@ -82,6 +85,9 @@ class Stream : public std::enable_shared_from_this<Stream> {
   // callbacks: post it to the owner worker instead.
   void removeFrameSink(FrameSink* sink);
   void setKickHandler(std::function<void()> fn) { kick_ = std::move(fn); }
+  // Set by a publisher or pulled source that can ask its origin for a keyframe (RTCP PLI to a
+  // WHIP browser or an RTSP camera); requestKeyframe() calls it.
+  void setKeyframeHook(std::function<void()> fn) { keyframeHook_ = std::move(fn); }
   // Called on the owner whenever a viewer or frame sink comes or goes: an on-demand source
   // starts with its first consumer and stops some time after the last.
   void setDemandHook(std::function<void()> fn) { demandHook_ = std::move(fn); }
@@ -93,11 +99,23 @@ class Stream : public std::enable_shared_from_this<Stream> {
 
   // Any thread.
   void kick();
+  // A viewer's decoder needs a keyframe (WebRTC PLI/FIR). At most one request a second per
+  // stream reaches the keyframe hook, on the owner; without a hook it is ignored.
+  void requestKeyframe();
   StreamStats stats() const;
   MediaInfoPtr mediaInfo() const { return std::atomic_load(&media_); }
   // Viewers of `format` served without attach() (HLS: request-based sessions), counted in
   // stats() only.
   void countViewer(int format, int delta) { viewers_[format].fetch_add(delta); }
+  // Whether the source delivers: a pulled camera between two connections does not, while its
+  // viewers stay. Set by whoever feeds the stream; sessions that tell their viewers (WebRTC data
+  // channel events) poll it. sourceChanges() counts every change, so that a loss and recovery
+  // between two looks is still seen.
+  void setSourceLive(bool live) {
+    if (sourceLive_.exchange(live) != live) sourceChanges_.fetch_add(1);
+  }
+  bool sourceLive() const { return sourceLive_.load(std::memory_order_relaxed); }
+  uint64_t sourceChanges() const { return sourceChanges_.load(std::memory_order_relaxed); }
 
   // The viewer's worker only. The viewer gets onJoin, then onBatch..., until detach or onStreamEnd.
   void attach(Viewer* v, int format, Worker& w);
@@ -111,12 +129,20 @@ class Stream : public std::enable_shared_from_this<Stream> {
     bool primed = false;  // gop mirrors the frame cache
     BufferRef header;
     std::vector<MuxedBatch> gop;
+    // coalesceAudio formats: audio batches waiting to ride with the next video frame.
+    std::vector<MuxedBatch> heldAudio;
+    size_t heldBytes = 0;
+    uint64_t heldSinceMs = 0;
   };
   void onAttach(int format, int workerIndex);
   void onDetach(int format, int workerIndex);
   void prime(Output& out);
   void resetCaches();
   void muxInto(int format, Output& out, const Frame& f, bool fanOut);
+  // Hands one batch to every worker with viewers of `format`.
+  void send(int format, Output& out, const MuxedBatch& b);
+  // Sends the held audio (coalesceAudio) as one audio batch, e.g. when video has paused.
+  void releaseHeldAudio(int format, Output& out);
 
   std::string name_;
   Worker& owner_;
@@ -133,6 +159,8 @@ class Stream : public std::enable_shared_from_this<Stream> {
   bool gopValid_ = false;
   bool ended_ = false;
   std::function<void()> kick_;
+  std::function<void()> keyframeHook_;
+  std::atomic<int64_t> lastKeyframeRequestMs_{-1000000};
   std::function<void()> demandHook_;
   MediaInfoPtr media_;
 
@@ -145,6 +173,8 @@ class Stream : public std::enable_shared_from_this<Stream> {
   int64_t videoFirstDts_ = 0;
   uint64_t videoFrames_ = 0;
   std::unique_ptr<std::atomic<int>[]> viewers_;
+  std::atomic<bool> sourceLive_{true};
+  std::atomic<uint64_t> sourceChanges_{0};
 };
 
 using StreamPtr = std::shared_ptr<Stream>;

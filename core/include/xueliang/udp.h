@@ -40,6 +40,9 @@ class UdpSocket {
   // `address` is "host:port"; port 0 picks one (see port()).
   Status bind(const std::string& address);
   int port() const { return port_; }
+  // The descriptor after bind(), for options only a protocol knows (multicast, connect()); -1
+  // before bind and after close. The socket stays owned by this object.
+  int fd() const { return fd_; }
   // Sends each iovec as one datagram to `to`. Returns how many the kernel took; the rest did not
   // fit in the socket buffer and are dropped.
   size_t sendEach(const UdpAddress& to, std::span<const iovec> datagrams);

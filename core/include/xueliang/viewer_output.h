@@ -6,13 +6,16 @@
 // the audio that arrived since the previous one (audio alone never waits over kAudioHoldMs); in
 // merge mode a viewer's frames wait in its queue and leave in one writev once the oldest has
 // waited the merge window (or the queue passes kMergeFlushBytes), trading latency for fewer
-// syscalls. Joining (header + cached GOP) is always written at once, so start-up stays fast.
+// syscalls. A later frame's delivery flushes a window that is due; when none comes (the stream
+// paused), the worker's FlushTimer does, so nothing waits longer than its window. Joining
+// (header + cached GOP) is always written at once, so start-up stays fast.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
 #include "xueliang/connection.h"
+#include "xueliang/flush_timer.h"
 #include "xueliang/muxer.h"
 
 namespace xl {
@@ -24,9 +27,11 @@ struct ViewerLimits {
   uint32_t mergeWindowMs = 0;  // 0: realtime
 };
 
-class ViewerOutput {
+class ViewerOutput : private FlushTimer::Entry {
  public:
   ViewerOutput(TcpConnection& conn, const ViewerLimits& limits) : conn_(conn), limits_(limits) {}
+  // Merge mode: whether queued frames wait for the window (or for a video frame, in realtime).
+  bool pending() const { return pending_; }
 
   // Queues the format header and cached GOP (which starts on a keyframe), then writes.
   void join(const BufferRef& header, const std::vector<MuxedBatch>& gop);
@@ -45,9 +50,11 @@ class ViewerOutput {
 
  private:
   bool admit(const MuxedBatch& b);
-  void deliverRealtime(const MuxedBatch& b);
-  // Leaves the queue unflushed until the oldest unflushed frame has waited `windowMs`.
+  void deliverRealtime(MediaKind kind, bool config);
+  // Leaves the queue unflushed until the oldest unflushed frame has waited `windowMs`: the next
+  // delivery or the worker's FlushTimer, whichever comes first, writes it then.
   void holdFor(uint64_t windowMs);
+  void onDue() override;
   bool aboveHigh() const;
   bool belowLow() const;
 

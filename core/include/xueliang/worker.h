@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "xueliang/flush_timer.h"
 #include "xueliang/handle.h"
 #include "xueliang/stats.h"
 
@@ -67,6 +68,8 @@ class Worker {
 
   // Called once a second on the worker (stall sweeps, stats). Thread: this worker only.
   void addTicker(std::function<void()> fn) { tickers_.push_back(std::move(fn)); }
+  // The worker's one timer for merge-mode flushes (ViewerOutput). Thread: this worker only.
+  FlushTimer& flushTimer() { return *flushTimer_; }
 
   // A 64 KiB scratch buffer for socket reads, shared by every connection of this worker: a
   // connection's bytes are consumed before the next read, so no per-connection read buffer.
@@ -84,6 +87,7 @@ class Worker {
   TaskQueue inbox_;
   UvHandle<uv_async_t> wake_;
   UvHandle<uv_timer_t> tick_;
+  std::unique_ptr<FlushTimer> flushTimer_;
   std::vector<std::function<void()>> tickers_;
   WorkerStats stats_;
   std::unique_ptr<uint8_t[]> readScratch_;

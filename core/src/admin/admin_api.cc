@@ -90,9 +90,12 @@ void collectSessionsJson(ServerContext& ctx, Worker& replyOn,
   g->replyOn = &replyOn;
   for (Worker* w : ctx.workers) {
     SessionSet* set = &ctx.sessionsOf(*w);
-    w->run([g, set] {
+    w->run([g, set, index = w->index()] {
       json part = json::array();
-      for (Session* s : set->all()) part.push_back(sessionToJson(s->info()));
+      for (Session* s : set->all()) {
+        part.push_back(sessionToJson(s->info()));
+        part.back()["worker"] = index;  // the worker the session lives on
+      }
       {
         std::lock_guard lk(g->mu);
         for (auto& p : part) g->list.push_back(std::move(p));
@@ -145,6 +148,9 @@ std::string metricsText(const ServerContext& ctx) {
   t += "xueliang_slow_disconnects_total " + std::to_string(slow) + "\n";
   metric("xueliang_protocol_errors_total", "counter", "Connections closed for malformed input.");
   t += "xueliang_protocol_errors_total " + std::to_string(errors) + "\n";
+  for (const OutputFormat& f : formats) {
+    if (f.metrics) t += f.metrics();
+  }
   return t;
 }
 
@@ -172,17 +178,21 @@ std::string sourcesJson(const ServerContext& ctx) {
   json list = json::array();
   if (ctx.sources) {
     for (const SourceStatus& s : ctx.sources->list()) {
-      list.push_back({{"name", s.settings.name},
-                      {"url", redactUrl(s.settings.url)},
-                      {"transport", s.settings.transport},
-                      {"on_demand", s.settings.onDemand},
-                      {"state", s.state},
-                      {"last_error", s.lastError.empty() ? json(nullptr) : json(s.lastError)},
-                      {"next_attempt", isoTime(s.nextAttemptUnixMs)},
-                      {"connected_since", isoTime(s.connectedSinceUnixMs)},
-                      {"attempts", s.attempts},
-                      {"bytes_in", s.bytesIn},
-                      {"frames_in", s.framesIn}});
+      list.push_back(
+          {{"name", s.settings.name},
+           {"url", redactUrl(s.settings.url)},
+           {"transport", s.settings.transport},
+           {"media_transport", s.mediaTransport.empty() ? json(nullptr) : json(s.mediaTransport)},
+           {"origin", s.origin == SourceOrigin::kConfig ? "config" : "api"},
+           {"connects", s.connects},
+           {"on_demand", s.settings.onDemand},
+           {"state", s.state},
+           {"last_error", s.lastError.empty() ? json(nullptr) : json(s.lastError)},
+           {"next_attempt", isoTime(s.nextAttemptUnixMs)},
+           {"connected_since", isoTime(s.connectedSinceUnixMs)},
+           {"attempts", s.attempts},
+           {"bytes_in", s.bytesIn},
+           {"frames_in", s.framesIn}});
     }
   }
   return json{{"sources", list}}.dump();

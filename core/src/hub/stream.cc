@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 
 namespace xl {
 namespace {
@@ -42,6 +43,8 @@ Stream::Stream(std::string name, Worker& owner, std::vector<Worker*> workers,
 Stream::~Stream() = default;
 
 void Stream::setMediaInfo(MediaInfoPtr info) {
+  // Held audio was muxed for the old parameters: it leaves before the new configuration.
+  for (size_t i = 0; i < outputs_.size(); ++i) releaseHeldAudio(static_cast<int>(i), outputs_[i]);
   std::atomic_store(&media_, std::move(info));
   // New codec parameters: cached GOPs were made for the old ones. New viewers wait for the next
   // keyframe; existing ones get the new configuration in-band.
@@ -129,8 +132,62 @@ void Stream::muxInto(int format, Output& out, const Frame& f, bool fanOut) {
   MuxedBatch b{std::move(bytes), f.dts, f.kind, f.kind == MediaKind::kVideo && f.flags.key,
                f.flags.config};
   // The muxed GOP follows the frame cache exactly.
-  if (!f.flags.config && gopValid_ && !gopFrames_.empty()) out.gop.push_back(b);
-  if (!fanOut) return;
+  const bool inGop = !f.flags.config && gopValid_ && !gopFrames_.empty();
+  if (!fanOut || !formats_[format].coalesceAudio || !media_->video) {
+    if (inGop) out.gop.push_back(b);
+    if (fanOut) send(format, out, b);
+    return;
+  }
+  if (b.kind == MediaKind::kAudio && !b.config) {
+    // Held back, and out of the GOP cache until sent: a viewer joining meanwhile gets these
+    // frames with the video frame they ride with, not twice.
+    uint64_t now = owner_.nowMs();
+    if (out.heldAudio.empty()) out.heldSinceMs = now;
+    out.heldBytes += b.bytes.size();
+    out.heldAudio.push_back(std::move(b));
+    if (now - out.heldSinceMs >= kAudioHoldMs) releaseHeldAudio(format, out);
+    return;
+  }
+  if (out.heldAudio.empty() || b.kind != MediaKind::kVideo || b.config) {
+    releaseHeldAudio(format, out);
+    if (inGop) out.gop.push_back(b);
+    send(format, out, b);
+    return;
+  }
+  // A keyframe has just reset the cache: the held audio precedes the new GOP and stays out.
+  if (inGop && !out.gop.empty())
+    out.gop.insert(out.gop.end(), out.heldAudio.begin(), out.heldAudio.end());
+  if (inGop) out.gop.push_back(b);
+  // One copy per stream and frame buys one iovec per viewer and frame.
+  BufferWriter w(out.heldBytes + b.bytes.size());
+  for (const MuxedBatch& a : out.heldAudio) w.append(a.bytes.span());
+  w.append(b.bytes.span());
+  MuxedBatch joined{.bytes = w.freeze(),
+                    .dts = b.dts,
+                    .kind = MediaKind::kVideo,
+                    .key = b.key,
+                    .audioBytes = static_cast<uint32_t>(out.heldBytes)};
+  out.heldAudio.clear();
+  out.heldBytes = 0;
+  send(format, out, joined);
+}
+
+void Stream::releaseHeldAudio(int format, Output& out) {
+  if (out.heldAudio.empty()) return;
+  if (gopValid_ && !out.gop.empty())
+    out.gop.insert(out.gop.end(), out.heldAudio.begin(), out.heldAudio.end());
+  MuxedBatch joined = out.heldAudio.back();
+  if (out.heldAudio.size() > 1) {
+    BufferWriter w(out.heldBytes);
+    for (const MuxedBatch& a : out.heldAudio) w.append(a.bytes.span());
+    joined.bytes = w.freeze();
+  }
+  out.heldAudio.clear();
+  out.heldBytes = 0;
+  send(format, out, joined);
+}
+
+void Stream::send(int format, Output& out, const MuxedBatch& b) {
   for (size_t w = 0; w < workers_.size(); ++w) {
     if (out.wanted[w] == 0) continue;
     if (workers_[w] == &owner_)
@@ -155,6 +212,7 @@ void Stream::prime(Output& out) {
 void Stream::end() {
   if (ended_) return;
   ended_ = true;
+  for (size_t i = 0; i < outputs_.size(); ++i) releaseHeldAudio(static_cast<int>(i), outputs_[i]);
   for (auto& sink : frameSinks_) sink->onStreamEnd();
   for (size_t w = 0; w < workers_.size(); ++w) {
     auto mirror = mirrors_[w];
@@ -197,6 +255,20 @@ void Stream::kick() {
   auto self = shared_from_this();
   owner_.run([self] {
     if (self->kick_) self->kick_();
+  });
+}
+
+void Stream::requestKeyframe() {
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  int64_t last = lastKeyframeRequestMs_.load(std::memory_order_relaxed);
+  if (now - last < 1000 ||
+      !lastKeyframeRequestMs_.compare_exchange_strong(last, now, std::memory_order_relaxed))
+    return;  // rate-limited: many viewers asking at once make one request upstream
+  auto self = shared_from_this();
+  owner_.run([self] {
+    if (self->keyframeHook_) self->keyframeHook_();
   });
 }
 
@@ -273,6 +345,12 @@ void Stream::onDetach(int format, int wi) {
   if (out.totalWanted == 0) {  // stop muxing; prime again for the next viewer
     out.primed = false;
     out.gop.clear();
+    out.heldAudio.clear();
+    out.heldBytes = 0;
+    if (formats_[format].releaseWhenIdle) {
+      out.muxer.reset();
+      out.header = {};
+    }
   }
 }
 

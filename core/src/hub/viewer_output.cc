@@ -37,33 +37,37 @@ void ViewerOutput::join(const BufferRef& header, const std::vector<MuxedBatch>& 
       ++drops_, conn_.worker().stats().viewerDrops.add();
     }
   }
-  pending_ = false;
-  conn_.flush();
+  flushPending();
 }
 
 void ViewerOutput::deliver(const MuxedBatch& b) {
   if (conn_.closing()) return;
+  MediaKind kind = b.kind;
   if (!admit(b)) {
     ++drops_;
     conn_.worker().stats().viewerDrops.add();
-    return;
+    // The audio riding with a skipped video frame still plays, as audio on its own would.
+    if (b.audioBytes == 0 || aboveHigh()) return;
+    conn_.queue(b.bytes, 0, b.audioBytes, b.dts);
+    kind = MediaKind::kAudio;
+  } else {
+    conn_.queue(b.bytes, b.dts);
+    if (kind == MediaKind::kVideo) videoSeen_ = true;
   }
-  conn_.queue(b.bytes, b.dts);
-  if (b.kind == MediaKind::kVideo) videoSeen_ = true;
-  if (limits_.mergeWindowMs == 0) return deliverRealtime(b);
+  if (limits_.mergeWindowMs == 0) return deliverRealtime(kind, b.config);
   // Merge mode: the window opens with the first unflushed frame and is closed by the delivery
-  // of a later frame, so no timer per viewer is needed. A stream that pauses leaves at most one
-  // window queued until its next frame (or until the session ends and flushes).
+  // of a later frame or, when the stream pauses, by the worker's FlushTimer.
   holdFor(limits_.mergeWindowMs);
   if (conn_.queuedBytes() >= kMergeFlushBytes) flushPending();
 }
 
 // Video and codec configuration leave at once. Audio (AAC alone is ~43 frames/s) rides with the
 // next video frame, so a viewer costs one writev per video frame rather than one per frame; the
-// player's buffer is bounded by its newest video anyway. Audio-only streams, or audio while the
-// video has paused for kAudioHoldMs, are written without waiting.
-void ViewerOutput::deliverRealtime(const MuxedBatch& b) {
-  if (b.kind != MediaKind::kAudio || b.config || !videoSeen_) return flushPending();
+// player's buffer is bounded by its newest video anyway. Audio-only streams are written without
+// waiting; audio held while the video pauses leaves after kAudioHoldMs (FlushTimer). Formats with
+// OutputFormat::coalesceAudio get audio already joined to video by the stream.
+void ViewerOutput::deliverRealtime(MediaKind kind, bool config) {
+  if (kind != MediaKind::kAudio || config || !videoSeen_) return flushPending();
   holdFor(kAudioHoldMs);
 }
 
@@ -72,12 +76,18 @@ void ViewerOutput::holdFor(uint64_t windowMs) {
   if (!pending_) {
     pending_ = true;
     pendingSinceMs_ = now;
+    conn_.worker().flushTimer().schedule(*this, now + windowMs);
   }
   if (now - pendingSinceMs_ >= windowMs) flushPending();
 }
 
+void ViewerOutput::onDue() {
+  if (pending_) flushPending();
+}
+
 void ViewerOutput::flushPending() {
   pending_ = false;
+  cancel();
   conn_.flush();
 }
 

@@ -20,12 +20,14 @@ Worker::Worker(int index) : index_(index), readScratch_(new uint8_t[kReadScratch
   wake_.get()->data = this;
   uv_timer_init(&loop_, tick_.make());
   tick_.get()->data = this;
+  flushTimer_ = std::make_unique<FlushTimer>(&loop_);
 }
 
 Worker::~Worker() {
   if (thread_.joinable()) stop();
   wake_.reset();
   tick_.reset();
+  flushTimer_.reset();
   uv_run(&loop_, UV_RUN_NOWAIT);  // let close callbacks free the handles
   if (uv_loop_close(&loop_) != 0) spdlog::warn("worker {}: loop closed with live handles", index_);
 }
@@ -58,6 +60,7 @@ void Worker::stop(std::function<void()> onStop) {
     // ends once every handle the sessions own is closed, which their owners do in onStop.
     uv_unref(reinterpret_cast<uv_handle_t*>(wake_.get()));
     uv_unref(reinterpret_cast<uv_handle_t*>(tick_.get()));
+    flushTimer_->unref();
   });
   thread_.join();
 }

@@ -109,20 +109,28 @@ void TcpConnection::flush() {
   while (count_) {
     iovec iov[kMaxIov];
     int n = static_cast<int>(std::min<size_t>(count_, kMaxIov));
+    size_t want = 0;
     for (int i = 0; i < n; ++i) {
       const Item& it = at(i);
       iov[i].iov_base = const_cast<uint8_t*>(it.buf.data() + it.offset);
       iov[i].iov_len = it.len;
+      want += it.len;
     }
     ssize_t w = ::writev(fd_, iov, n);
     ++writeCalls_;
+    iovecs_ += static_cast<uint64_t>(n);
     if (w < 0) {
       if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        blocked_ = true;
+        break;
+      }
       close("write error");
       return;
     }
     wrote = true;
+    // A short write means the socket buffer is full: asking again would only return EAGAIN.
+    const bool shortWrite = static_cast<size_t>(w) < want;
     size_t left = static_cast<size_t>(w);
     bytesOut_ += left;
     worker_.stats().bytesOut.add(left);
@@ -140,6 +148,10 @@ void TcpConnection::flush() {
         left = 0;
       }
     }
+    if (shortWrite) {
+      blocked_ = true;
+      break;
+    }
   }
   if (wrote) lastProgressMs_ = worker_.nowMs();
   if (count_ == 0) {
@@ -154,7 +166,10 @@ void TcpConnection::flush() {
       close(nullptr);
       return;
     }
-    if (wrote && handler_) handler_->onDrained();
+    if (blocked_ && wrote && handler_) {
+      blocked_ = false;
+      handler_->onDrained();
+    }
   }
   updatePoll();
 }

@@ -100,6 +100,9 @@ bool Server::configure(bool reload) {
   config_.viewer = cfg.viewer;
   config_.stream = cfg.stream;
   config_.logLevel = cfg.logLevel;
+  // Pulled sources follow the file: added, removed or restarted when their entry changed.
+  if (sourceManager_) sourceManager_->reconcile(cfg.pulled);
+  config_.pulled = cfg.pulled;
   spdlog::info("reload: configuration applied");
   return true;
 }
@@ -153,7 +156,7 @@ int Server::run() {
     sources_.push_back(std::move(src));
   }
   for (const SourceSettings& p : config_.pulled) {
-    auto [code, message] = sourceManager_->add(p);
+    auto [code, message] = sourceManager_->add(p, SourceOrigin::kConfig);
     if (code != 201) spdlog::error("source {}: {}", p.name, message);
   }
 

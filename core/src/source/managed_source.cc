@@ -42,6 +42,7 @@ ManagedSource::~ManagedSource() = default;
 void ManagedSource::begin() {
   if (finished_) return;
   ctx_.streamStarted(*stream_);
+  stream_->setSourceLive(false);  // until the first connection delivers
   baseSinks_ = stream_->frameSinkCount();
   std::weak_ptr<ManagedSource> weak = weak_from_this();
   stream_->setDemandHook([weak] {
@@ -73,6 +74,25 @@ void ManagedSource::finish() {
   stream_->end();
   ctx_.streams->remove(*stream_);
   spdlog::info("source {}: removed", settings_.name);
+}
+
+void ManagedSource::restart(SourceSettings settings, SourceFactory factory) {
+  if (finished_) return;
+  dropDriver();
+  settings_ = std::move(settings);
+  factory_ = std::move(factory);
+  attempts_ = 0;
+  connects_ = 0;
+  idleSinceMs_ = 0;
+  {
+    std::lock_guard lk(mu_);
+    status_.settings = settings_;
+    status_.connects = 0;
+  }
+  if (settings_.onDemand && demand() == 0)
+    setState(State::kIdle);
+  else
+    connect();
 }
 
 size_t ManagedSource::demand() const {
@@ -119,6 +139,12 @@ void ManagedSource::check() {
 }
 
 void ManagedSource::connect() {
+  ++connects_;
+  {
+    std::lock_guard lk(mu_);
+    status_.connects = connects_;
+    status_.mediaTransport.clear();
+  }
   setState(State::kConnecting, status_.lastError);
   driver_ = factory_(settings_, ctx_, owner_, *this);
   if (!driver_) {
@@ -136,13 +162,20 @@ void ManagedSource::dropDriver() {
   owner_.post([old, self = shared_from_this()]() mutable { old.reset(); });
   // New viewers wait for the next keyframe of the next connection instead of a stale GOP.
   stream_->setMediaInfo(stream_->mediaInfo());
+  stream_->setSourceLive(false);
 }
 
 void ManagedSource::sourceLive() {
   if (finished_ || state_ == State::kLive) return;
   attempts_ = 0;
+  stream_->setSourceLive(true);
   spdlog::info("source {}: live", settings_.name);
   setState(State::kLive);
+}
+
+void ManagedSource::sourceTransport(const std::string& transport) {
+  std::lock_guard lk(mu_);
+  status_.mediaTransport = transport;
 }
 
 void ManagedSource::sourceFailed(const std::string& reason) {
@@ -173,6 +206,7 @@ void ManagedSource::setState(State s, const std::string& error) {
     status_.lastError = error;
   }
   if (s != State::kRetrying) status_.nextAttemptUnixMs = 0;
+  if (s == State::kRetrying || s == State::kIdle) status_.mediaTransport.clear();
 }
 
 SourceStatus ManagedSource::status() const {

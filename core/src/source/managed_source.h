@@ -27,6 +27,9 @@ class ManagedSource : public SourceLink, public std::enable_shared_from_this<Man
   void begin();
   // Stops the driver, ends and unregisters the stream. No callback follows.
   void finish();
+  // New settings (a config reload): drops the current connection and starts again with them
+  // (or goes idle, on demand without viewers). The stream and its viewers stay.
+  void restart(SourceSettings settings, SourceFactory factory);
 
   // Any thread.
   SourceStatus status() const;
@@ -35,6 +38,7 @@ class ManagedSource : public SourceLink, public std::enable_shared_from_this<Man
   // SourceLink.
   Stream& stream() override { return *stream_; }
   void sourceLive() override;
+  void sourceTransport(const std::string& transport) override;
   void sourceFailed(const std::string& reason) override;
   void sourceBytesIn(uint64_t n) override { bytesIn_.fetch_add(n, std::memory_order_relaxed); }
   void sourceFrameIn() override { framesIn_.fetch_add(1, std::memory_order_relaxed); }
@@ -60,6 +64,7 @@ class ManagedSource : public SourceLink, public std::enable_shared_from_this<Man
   State state_ = State::kIdle;
   bool finished_ = false;
   int attempts_ = 0;
+  uint64_t connects_ = 0;
   uint64_t retryAtMs_ = 0;    // loop time of the next attempt
   uint64_t idleSinceMs_ = 0;  // loop time the last consumer left (0: someone is there)
   uint64_t waitSinceMs_ = 0;  // loop time viewers started waiting for media (0: none wait)

@@ -58,12 +58,10 @@ bool SourceManager::hasType(const std::string& scheme) const {
   return false;
 }
 
-std::pair<int, std::string> SourceManager::add(const SourceSettings& settings) {
+std::pair<int, std::string> SourceManager::add(const SourceSettings& settings,
+                                               SourceOrigin origin) {
   std::string scheme = urlScheme(settings.url);
-  SourceFactory factory;
-  for (auto& [s, f] : types_) {
-    if (s == scheme) factory = f;
-  }
+  SourceFactory factory = factoryFor(scheme);
   if (!factory) return {400, "no source driver for URL scheme '" + scheme + "'"};
   std::lock_guard lk(mu_);
   if (sources_.count(settings.name)) return {409, "source '" + settings.name + "' exists already"};
@@ -72,11 +70,60 @@ std::pair<int, std::string> SourceManager::add(const SourceSettings& settings) {
       ctx_.streams->publish(settings.name, owner, PublisherInfo{scheme, redactUrl(settings.url)});
   if (!stream) return {409, stream.message()};
   auto src = std::make_shared<ManagedSource>(settings, factory, ctx_, owner, *stream);
-  sources_.emplace(settings.name, src);
+  sources_.emplace(settings.name, Entry{src, settings, origin});
   owner.run([src] { src->begin(); });
-  spdlog::info("source {}: added ({}{})", settings.name, redactUrl(settings.url),
-               settings.onDemand ? ", on demand" : "");
+  spdlog::info("source {}: added ({}{}{})", settings.name, redactUrl(settings.url),
+               settings.onDemand ? ", on demand" : "",
+               origin == SourceOrigin::kConfig ? ", from the config" : "");
   return {201, "source '" + settings.name + "' added"};
+}
+
+SourceFactory SourceManager::factoryFor(const std::string& scheme) const {
+  for (auto& [s, f] : types_) {
+    if (s == scheme) return f;
+  }
+  return {};
+}
+
+void SourceManager::reconcile(const std::vector<SourceSettings>& declared) {
+  std::vector<std::string> gone;
+  std::vector<SourceSettings> added;
+  std::vector<std::pair<std::shared_ptr<ManagedSource>, SourceSettings>> changed;
+  {
+    std::lock_guard lk(mu_);
+    for (auto& [name, e] : sources_) {
+      if (e.origin != SourceOrigin::kConfig) continue;
+      bool kept = std::any_of(declared.begin(), declared.end(),
+                              [&](const SourceSettings& d) { return d.name == name; });
+      if (!kept) gone.push_back(name);
+    }
+    for (const SourceSettings& d : declared) {
+      auto it = sources_.find(d.name);
+      if (it == sources_.end()) {
+        added.push_back(d);
+      } else if (it->second.origin != SourceOrigin::kConfig) {
+        spdlog::warn("reload: source {} was added through the API; the config's entry is ignored",
+                     d.name);
+      } else if (!(it->second.settings == d)) {
+        it->second.settings = d;
+        changed.emplace_back(it->second.source, d);
+      }
+    }
+  }
+  for (const std::string& name : gone) {
+    spdlog::info("reload: source {} is no longer declared, removing it", name);
+    remove(name);
+  }
+  for (auto& [src, settings] : changed) {
+    spdlog::info("reload: source {} changed, restarting it ({})", settings.name,
+                 redactUrl(settings.url));
+    SourceFactory factory = factoryFor(urlScheme(settings.url));
+    src->owner().run([src, settings, factory] { src->restart(settings, factory); });
+  }
+  for (const SourceSettings& d : added) {
+    auto [code, message] = add(d, SourceOrigin::kConfig);
+    if (code != 201) spdlog::error("reload: source {}: {}", d.name, message);
+  }
 }
 
 bool SourceManager::remove(const std::string& name) {
@@ -85,7 +132,7 @@ bool SourceManager::remove(const std::string& name) {
     std::lock_guard lk(mu_);
     auto it = sources_.find(name);
     if (it == sources_.end()) return false;
-    src = std::move(it->second);
+    src = std::move(it->second.source);
     sources_.erase(it);
   }
   src->owner().run([src] { src->finish(); });
@@ -96,7 +143,10 @@ std::vector<SourceStatus> SourceManager::list() const {
   std::vector<SourceStatus> out;
   {
     std::lock_guard lk(mu_);
-    for (auto& [_, s] : sources_) out.push_back(s->status());
+    for (auto& [_, e] : sources_) {
+      out.push_back(e.source->status());
+      out.back().origin = e.origin;
+    }
   }
   std::sort(out.begin(), out.end(), [](const SourceStatus& a, const SourceStatus& b) {
     return a.settings.name < b.settings.name;
@@ -105,12 +155,12 @@ std::vector<SourceStatus> SourceManager::list() const {
 }
 
 void SourceManager::stopAll() {
-  std::unordered_map<std::string, std::shared_ptr<ManagedSource>> all;
+  std::unordered_map<std::string, Entry> all;
   {
     std::lock_guard lk(mu_);
     all.swap(sources_);
   }
-  for (auto& [_, src] : all) src->owner().run([src] { src->finish(); });
+  for (auto& [_, e] : all) e.source->owner().run([src = e.source] { src->finish(); });
 }
 
 }  // namespace xl

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "test_util.h"
+#include "two_workers.h"
 
 namespace xl {
 namespace {
@@ -126,16 +127,8 @@ std::vector<int64_t> range(int from, int to) {  // frame indices [from, to) as d
   return v;
 }
 
-class StreamTest : public ::testing::Test {
+class StreamTest : public test::TwoWorkerTest {
  protected:
-  void SetUp() override {
-    a.start();
-    b.start();
-  }
-  void TearDown() override {
-    a.stop();
-    b.stop();
-  }
   StreamPtr publish(const std::string& name = "live/test") {
     auto r = registry.publish(name, a, PublisherInfo{"fake", "127.0.0.1:1"});
     EXPECT_TRUE(r) << r.message();
@@ -154,10 +147,6 @@ class StreamTest : public ::testing::Test {
   void detach(const StreamPtr& s, FakeViewer& v) {
     runOn(v.worker, [&] { s->detach(&v, 0, v.worker); });
   }
-  // attach -> owner -> viewer worker hops, and batches in flight, all done.
-  void settle() { test::settle(3, a, b); }
-
-  Worker a{0}, b{1};
   std::shared_ptr<std::atomic<int>> muxCalls = std::make_shared<std::atomic<int>>(0);
   std::vector<OutputFormat> formats{
       {"fake", [c = muxCalls] { return std::make_unique<FakeMuxer>(c); }}};
