@@ -63,6 +63,7 @@ void CameraSource::onPlaying(const std::vector<ClientTrack>& tracks) {
   ingest_ = std::make_unique<RtpIngest>(std::move(infos), link_.stream(), opts);
   spdlog::info("source {}: playing {} track(s) over {}", settings_.name, tracks.size(),
                client_->udp() ? "UDP" : "TCP");
+  link_.sourceTransport(client_->udp() ? "udp" : "tcp");
 }
 
 void CameraSource::onInterleaved(uint8_t channel, const uint8_t* data, size_t n) {
@@ -92,10 +93,15 @@ void CameraSource::tick() {
   }
   uint64_t lastMedia = ingest_ ? ingest_->lastMediaTime() : 0;
   uint64_t since = lastMedia ? lastMedia : startedMs_;
-  if (now - since >= settings_.noMediaTimeoutMs)
-    return fail(lastMedia ? "no media for " + std::to_string(now - since) + " ms"
-                          : "no media within " + std::to_string(settings_.noMediaTimeoutMs) +
-                                " ms of connecting");
+  if (now - since >= settings_.noMediaTimeoutMs) {
+    if (lastMedia) return fail("no media for " + std::to_string(now - since) + " ms");
+    // Played over UDP and nothing came: the usual cause is a firewall or NAT on the way.
+    if (playingSinceMs_ && client_->udp())
+      return fail("no UDP media within " + std::to_string(now - playingSinceMs_) +
+                  " ms of PLAY (blocked on the way? transport \"tcp\" or \"auto\" may help)");
+    return fail("no media within " + std::to_string(settings_.noMediaTimeoutMs) +
+                " ms of connecting");
+  }
   if (!ingest_) return;
   uint64_t frames = 0;
   for (size_t i = 0; i < ingest_->trackCount(); ++i)

@@ -95,7 +95,8 @@ void RtspSession::waitForTracks(const RtspMessage& req, const RtspTarget& target
     state->sink = sink->get();
     s->addFrameSink(std::move(*sink));
   });
-  trackWait_ = TrackWait{req, target, s, std::move(state), worker_.nowMs() + kTrackWaitMs};
+  trackWait_ = std::make_unique<TrackWait>(
+      TrackWait{req, target, s, std::move(state), worker_.nowMs() + kTrackWaitMs});
   busy_ = true;  // later requests wait for this answer
 }
 

@@ -1,5 +1,7 @@
 #include "rtsp/rtsp_headers.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <charconv>
 
@@ -112,6 +114,15 @@ Result<std::vector<TransportSpec>> parseTransport(std::string_view header) {
         if (!parseRange(val, t.interleaved, 255)) return Status::error("bad interleaved range");
       } else if (iequals(key, "client_port")) {
         if (!parseRange(val, t.clientPort, 65535)) return Status::error("bad client_port range");
+      } else if (iequals(key, "port")) {
+        if (!parseRange(val, t.port, 65535)) return Status::error("bad port range");
+      } else if (iequals(key, "ttl")) {
+        auto r = std::from_chars(val.data(), val.data() + val.size(), t.ttl);
+        if (r.ec != std::errc() || r.ptr != val.data() + val.size() || t.ttl < 0 || t.ttl > 255)
+          return Status::error("bad ttl");
+      } else if (iequals(key, "destination")) {
+        if (val.size() > 255) return Status::error("destination too long");
+        t.destination = std::string(val);
       } else if (iequals(key, "mode")) {
         std::string m(val);
         m.erase(std::remove(m.begin(), m.end(), '"'), m.end());
@@ -123,6 +134,48 @@ Result<std::vector<TransportSpec>> parseTransport(std::string_view header) {
     if (known) out.push_back(t);
   }
   return out;
+}
+
+std::string formatMulticastTransport(std::string_view group, int rtpPort, int ttl) {
+  return "RTP/AVP;multicast;destination=" + std::string(group) +
+         ";port=" + std::to_string(rtpPort) + "-" + std::to_string(rtpPort + 1) +
+         ";ttl=" + std::to_string(ttl);
+}
+
+Result<MulticastRange> parseMulticastRange(std::string_view text) {
+  text = trim(text);
+  auto bad = [text](const char* why) {
+    std::string m(text);
+    m.insert(0, 1, '\'');
+    m += "': ";
+    m += why;
+    return Status::error(m);
+  };
+  auto slash = text.find('/');
+  std::string addr(text.substr(0, slash));
+  int bits = 32;
+  if (slash != std::string_view::npos) {
+    std::string_view b = text.substr(slash + 1);
+    auto r = std::from_chars(b.data(), b.data() + b.size(), bits);
+    if (r.ec != std::errc() || r.ptr != b.data() + b.size() || bits < 4 || bits > 32)
+      return bad("bad prefix length");
+  }
+  in_addr a{};
+  if (addr.empty() || inet_pton(AF_INET, addr.c_str(), &a) != 1)
+    return bad("not an IPv4 address or prefix");
+  uint32_t host = ntohl(a.s_addr);
+  if ((host >> 28) != 0xE) return bad("not a multicast address");
+  uint64_t count = uint64_t{1} << (32 - bits);
+  uint32_t first = bits == 32 ? host : host & ~static_cast<uint32_t>(count - 1);
+  if (first < 0xE0000100u)  // 224.0.0.0/24: routing protocols, never forwarded
+    return bad("overlaps 224.0.0.0/24");
+  // Group i also uses ports base + 4i...: a huge prefix only needs its first groups.
+  return MulticastRange{first, static_cast<uint32_t>(std::min<uint64_t>(count, 65536))};
+}
+
+std::string ipv4String(uint32_t hostOrder) {
+  return std::to_string(hostOrder >> 24) + "." + std::to_string(hostOrder >> 16 & 255) + "." +
+         std::to_string(hostOrder >> 8 & 255) + "." + std::to_string(hostOrder & 255);
 }
 
 std::string_view sessionId(std::string_view header) {

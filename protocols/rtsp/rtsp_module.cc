@@ -1,5 +1,6 @@
 // The RTSP module (RFC 2326): rtsp://HOST:8554/{app}/{stream}, played over TCP interleaved or UDP
-// unicast from the server's shared RTP/RTCP ports (one socket pair per worker, SO_REUSEPORT).
+// unicast from the server's shared RTP/RTCP ports (one socket pair per worker, SO_REUSEPORT), or
+// UDP multicast when enabled. UDP publishers send to the same shared ports.
 
 #include <spdlog/spdlog.h>
 
@@ -25,7 +26,25 @@ class RtspModule : public ProtocolModule {
       s.error("udp_rtcp_port", "must differ from udp_rtp_port");
     next.sessionTimeoutMs =
         static_cast<uint64_t>(s.integer("session_timeout_ms", 60000, 5000, 3600000));
-    if (apply) settings_ = next;
+    MulticastSettings mc;
+    mc.enabled = s.boolean("multicast", false);
+    std::string range = s.string("multicast_range", "239.255.42.0/24");
+    if (auto r = parseMulticastRange(range); !r)
+      s.error("multicast_range", r.message());
+    else
+      mc.range = *r;
+    mc.port = static_cast<int>(s.integer("multicast_port", 9000, 1024, 65532));
+    if (mc.port % 2) s.error("multicast_port", "must be even (RTP even, RTCP odd; RFC 3550 §11)");
+    // Group i uses ports port + 4i .. port + 4i + 3: no more groups than ports allow.
+    mc.range.count = std::min<uint32_t>(mc.range.count, (65536 - mc.port) / 4);
+    mc.ttl = static_cast<int>(s.integer("multicast_ttl", 16, 1, 255));
+    mc.interface = s.string("multicast_interface", "");
+    if (!mc.interface.empty() && !udpAddress(mc.interface, 0))
+      s.error("multicast_interface", "must be an IPv4 address (or empty)");
+    if (apply) {
+      settings_ = next;
+      multicastSettings_ = mc;
+    }
   }
 
   Status startWorker(Worker& w, ServerContext& ctx) override {
@@ -39,9 +58,15 @@ class RtspModule : public ProtocolModule {
     // Port 0 (tests): the first worker's ephemeral ports are shared by the others.
     int rtpPort = rtpPort_ ? rtpPort_ : settings_.udpRtpPort;
     int rtcpPort = rtcpPort_ ? rtcpPort_ : settings_.udpRtcpPort;
-    auto ignore = [](const uint8_t*, size_t, const UdpAddress&) {};  // receiver reports
-    pair->rtp = std::make_unique<UdpSocket>(w, ignore);
-    pair->rtcp = std::make_unique<UdpSocket>(w, ignore);
+    // Datagrams no publisher's connected socket claimed (viewers' reports, NATed publishers).
+    pair->rtp =
+        std::make_unique<UdpSocket>(w, [this, &w](const uint8_t* d, size_t n, const UdpAddress& a) {
+          router_.onStray(w, 0, d, n, a);
+        });
+    pair->rtcp =
+        std::make_unique<UdpSocket>(w, [this, &w](const uint8_t* d, size_t n, const UdpAddress& a) {
+          router_.onStray(w, 1, d, n, a);
+        });
     if (Status s = pair->rtp->bind(h + ":" + std::to_string(rtpPort)); !s) return s;
     if (Status s = pair->rtcp->bind(h + ":" + std::to_string(rtcpPort)); !s) return s;
     if (!rtpPort_) {
@@ -49,14 +74,18 @@ class RtspModule : public ProtocolModule {
       rtcpPort_ = pair->rtcp->port();
       spdlog::info("rtsp: RTP/RTCP over UDP on ports {}/{}", rtpPort_, rtcpPort_);
     }
-    UdpPorts* ports = pair.get();
-    return listeners_.open(w, settings_.listen, [this, &w, &ctx, ports](int fd, std::string peer) {
-      (new RtspSession(ctx, settings_, format_, w, ports, fd, std::move(peer)))->start();
+    // Multicast settings are read once, at start (a reload does not move live groups).
+    if (multicastSettings_.enabled && !multicast_)
+      multicast_ = std::make_unique<MulticastGroups>(multicastSettings_, format_);
+    RtspShared shared{pair.get(), h, multicast_.get(), &router_};
+    return listeners_.open(w, settings_.listen, [this, &w, &ctx, shared](int fd, std::string peer) {
+      (new RtspSession(ctx, settings_, format_, w, shared, fd, std::move(peer)))->start();
     });
   }
 
   void stopWorker(Worker& w) override {
     listeners_.close(w);
+    if (multicast_) multicast_->stopWorker(w);
     // Close the sockets but keep the objects: sessions of this worker still hold them until
     // their connections finish closing, and sends on a closed socket are no-ops.
     if (static_cast<size_t>(w.index()) < udp_.size() && udp_[w.index()]) {
@@ -69,6 +98,9 @@ class RtspModule : public ProtocolModule {
 
  private:
   RtspSettings settings_;
+  MulticastSettings multicastSettings_;
+  std::unique_ptr<MulticastGroups> multicast_;
+  UdpIngestRouter router_;
   int format_ = -1;
   int rtpPort_ = 0;
   int rtcpPort_ = 0;
@@ -83,8 +115,8 @@ namespace xl {
 
 void registerRtspModule(ModuleRegistry& registry) {
   auto module = std::make_unique<rtsp::RtspModule>();
-  module->setFormat(
-      registry.addOutputFormat({"rtsp", [] { return std::make_unique<rtsp::RtspMuxer>(); }}));
+  module->setFormat(registry.addOutputFormat(
+      {.name = "rtsp", .createMuxer = [] { return std::make_unique<rtsp::RtspMuxer>(); }}));
   registry.addProtocol(std::move(module));
 }
 

@@ -4,6 +4,9 @@
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <cstring>
 
 #include "rtp/sdp.h"
@@ -11,18 +14,6 @@
 
 namespace xl::rtsp {
 namespace {
-
-bool sameHost(const UdpAddress& a, const UdpAddress& b) {
-  if (a.addr.ss_family != b.addr.ss_family) return false;
-  if (a.addr.ss_family == AF_INET) {
-    auto* x = reinterpret_cast<const sockaddr_in*>(&a.addr);
-    auto* y = reinterpret_cast<const sockaddr_in*>(&b.addr);
-    return x->sin_addr.s_addr == y->sin_addr.s_addr;
-  }
-  auto* x = reinterpret_cast<const sockaddr_in6*>(&a.addr);
-  auto* y = reinterpret_cast<const sockaddr_in6*>(&b.addr);
-  return std::memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
-}
 
 std::string_view withoutSlash(std::string_view s) {
   while (!s.empty() && s.back() == '/') s.remove_suffix(1);
@@ -77,7 +68,10 @@ void RtspSession::startPublish(const RtspMessage& req, const RtspTarget& target,
   ctx_.streamStarted(*publishing_);
   streamName_ = target.name();
   announceUri_ = req.uri;
-  for (auto& t : tracks) recordTracks_.push_back(RecordTrack{std::move(t), false, -1, {}});
+  for (auto& t : tracks) {
+    recordTracks_.emplace_back();
+    recordTracks_.back().info = std::move(t);
+  }
   std::vector<rtp::RtpTrackInfo> infos;
   for (auto& t : recordTracks_) infos.push_back(t.info);
   ingest_ = std::make_unique<RtpIngest>(std::move(infos), *publishing_);
@@ -101,25 +95,59 @@ int RtspSession::recordTrackFor(std::string_view uri) const {
   return -1;
 }
 
-Status RtspSession::openUdpReceiver(int track, const std::string& host, int clientRtpPort) {
-  auto peer = udpAddress(host, clientRtpPort);
-  if (!peer) return peer.status();
+Status RtspSession::openUdpReceiver(int track, const std::string& host, const int clientPort[2]) {
+  if (!udp_ || !shared_.router) return Status::error("no shared UDP ports");
   RecordTrack& t = recordTracks_[track];
-  std::string bindHost = host.find(':') != std::string::npos ? "[::]" : "0.0.0.0";
+  const int serverPort[2] = {udp_->rtp->port(), udp_->rtcp->port()};
   for (int k = 0; k < 2; ++k) {
-    // Only the publisher's own address is listened to: anyone else's datagrams are dropped.
+    auto peer = udpAddress(host, clientPort[k]);
+    if (!peer) return peer.status();
+    t.peer[k] = *peer;
     t.udp[k] = std::make_unique<UdpSocket>(
-        worker_, [this, track, k, from = *peer](const uint8_t* d, size_t n, const UdpAddress& a) {
-          if (!ingest_ || !recording_ || !sameHost(a, from)) return;
-          lastActivityMs_ = worker_.nowMs();
-          if (k == 0)
-            ingest_->onRtp(track, d, n);
-          else
-            ingest_->onRtcp(track, d, n);
+        worker_, [this, track, k](const uint8_t* d, size_t n, const UdpAddress& a) {
+          onUdpRecord(track, k, d, n, a);
         });
-    if (Status s = t.udp[k]->bind(bindHost + ":0"); !s) return s;
+    if (Status s = t.udp[k]->bind(shared_.udpHost + ":" + std::to_string(serverPort[k])); !s)
+      return s;
+    // Connected: the kernel prefers this socket over the shared port's unconnected ones for
+    // datagrams from exactly this source, on this session's worker.
+    if (::connect(t.udp[k]->fd(), reinterpret_cast<const sockaddr*>(&peer->addr), peer->len) != 0)
+      return Status::error(std::string("connect UDP receiver: ") + strerror(errno));
   }
+  if (t.route) shared_.router->remove(t.route);
+  t.route = shared_.router->add(worker_, t.peer[0], alive_,
+                                [this, track](int k, const UdpAddress& from, const uint8_t* d,
+                                              size_t n) { relatch(track, k, from, d, n); });
   return Status::ok();
+}
+
+void RtspSession::onUdpRecord(int track, int k, const uint8_t* d, size_t n,
+                              const UdpAddress& from) {
+  RecordTrack& t = recordTracks_[track];
+  // A reuseport group may hand a connected socket someone else's datagram: route it as a stray.
+  if (!(UdpKey::of(from) == UdpKey::of(t.peer[k])))
+    return shared_.router->onStray(worker_, k, d, n, from);
+  if (!ingest_ || !recording_) return;
+  lastActivityMs_ = worker_.nowMs();
+  if (k == 1) return ingest_->onRtcp(track, d, n);
+  uint32_t ssrc;
+  if (!t.haveSsrc && ssrcOf(d, n, false, ssrc)) {
+    t.haveSsrc = true;
+    shared_.router->learnSsrc(t.route, ssrc);  // once: the NAT fallback matches on it
+  }
+  ingest_->onRtp(track, d, n);
+}
+
+void RtspSession::relatch(int track, int k, const UdpAddress& from, const uint8_t* d, size_t n) {
+  RecordTrack& t = recordTracks_[track];
+  if (!t.udp[k] || t.udp[k]->fd() < 0) return;
+  if (::connect(t.udp[k]->fd(), reinterpret_cast<const sockaddr*>(&from.addr), from.len) != 0) {
+    spdlog::warn("rtsp {}: cannot follow the publisher's new UDP source: {}", conn_.peer(),
+                 strerror(errno));
+    return;
+  }
+  t.peer[k] = from;
+  onUdpRecord(track, k, d, n, from);
 }
 
 void RtspSession::setupRecord(const RtspMessage& req) {
@@ -156,14 +184,16 @@ void RtspSession::setupRecord(const RtspMessage& req) {
              std::to_string(ch + 1) + ";mode=record";
   } else {
     std::string host = peerHost(conn_.peer());
-    if (Status s = openUdpReceiver(track, host, chosen->clientPort[0]); !s) {
+    int rtcpPort = chosen->clientPort[1] >= 0 ? chosen->clientPort[1] : chosen->clientPort[0] + 1;
+    const int ports[2] = {chosen->clientPort[0], rtcpPort};
+    if (Status s = openUdpReceiver(track, host, ports); !s) {
       spdlog::warn("rtsp {}: SETUP record: {}", conn_.peer(), s.message());
       return reply(req, 500, {}, s.message() + "\n");
     }
-    int rtcpPort = chosen->clientPort[1] >= 0 ? chosen->clientPort[1] : chosen->clientPort[0] + 1;
-    answer = "RTP/AVP;unicast;client_port=" + std::to_string(chosen->clientPort[0]) + "-" +
-             std::to_string(rtcpPort) + ";server_port=" + std::to_string(t.udp[0]->port()) + "-" +
-             std::to_string(t.udp[1]->port()) + ";mode=record";
+    // Every publisher sends to the shared server ports (the viewers' ones too).
+    answer = "RTP/AVP;unicast;client_port=" + std::to_string(ports[0]) + "-" +
+             std::to_string(ports[1]) + ";server_port=" + std::to_string(udp_->rtp->port()) + "-" +
+             std::to_string(udp_->rtcp->port()) + ";mode=record";
   }
   transport_ = kind;
   t.setup = true;
@@ -201,6 +231,8 @@ void RtspSession::endPublish() {
     for (auto& u : t.udp) {
       if (u) u->close();
     }
+    if (t.route) shared_.router->remove(t.route);
+    t.route = 0;
   }
   publishing_->setKickHandler(nullptr);
   publishing_->end();

@@ -54,12 +54,13 @@ bool firstPacket(const std::vector<MuxedBatch>& gop, int track, uint16_t& seq, u
 }  // namespace
 
 RtspSession::RtspSession(ServerContext& ctx, const RtspSettings& settings, int format,
-                         Worker& worker, UdpPorts* udp, int fd, std::string peer)
+                         Worker& worker, const RtspShared& shared, int fd, std::string peer)
     : ctx_(ctx),
       settings_(settings),
       format_(format),
       worker_(worker),
-      udp_(udp),
+      udp_(shared.udp),
+      shared_(shared),
       conn_(worker, fd, std::move(peer)),
       id_(ctx.sessionsOf(worker).nextId()),
       startMs_(worker.nowMs()),
@@ -77,6 +78,7 @@ void RtspSession::start() {
 void RtspSession::onClosed() {
   stopWaitingForTracks();
   leaveStream();
+  multicast_.reset();
   endPublish();
   ctx_.sessionsOf(worker_).remove(this);
   delete this;
@@ -150,6 +152,7 @@ void RtspSession::handle(const RtspMessage& req) {
   if (m == "TEARDOWN") {
     reply(req, 200);
     leaveStream();
+    multicast_.reset();
     endPublish();
     conn_.closeAfterFlush();
     return;
@@ -255,20 +258,36 @@ void RtspSession::setup(const RtspMessage& req, const RtspTarget& target) {
 
   auto specs = parseTransport(req.header("Transport"));
   if (!specs) return reply(req, 400, {}, specs.message() + "\n");
+  // The client's first acceptable transport, in its order of preference (§12.39).
   const TransportSpec* chosen = nullptr;
   for (const TransportSpec& t : *specs) {
-    if (t.multicast || (t.mode.size() && t.mode != "PLAY")) continue;
-    if (t.tcp || (t.clientPort[0] >= 0 && udp_)) {
+    if (t.mode.size() && t.mode != "PLAY") continue;
+    if (t.multicast ? !t.tcp && shared_.multicast : t.tcp || (t.clientPort[0] >= 0 && udp_)) {
       chosen = &t;
       break;
     }
   }
   if (!chosen) return reply(req, 461);
-  Transport kind = chosen->tcp ? Transport::kTcp : Transport::kUdp;
+  Transport kind = chosen->multicast ? Transport::kMulticast
+                   : chosen->tcp     ? Transport::kTcp
+                                     : Transport::kUdp;
   if (transport_ != Transport::kNone && transport_ != kind) return reply(req, 461);
 
   std::string answer;
-  if (kind == Transport::kTcp) {
+  if (kind == Transport::kMulticast) {
+    // Every multicast viewer of the stream gets the same group: its sender already runs, or
+    // starts now on this worker. The client's destination/port wishes are not honoured.
+    if (!multicast_) {
+      auto lease = shared_.multicast->join(s, worker_, ctx_.viewerLimits());
+      if (!lease) {
+        spdlog::warn("rtsp {}: multicast {}: {}", conn_.peer(), target.name(), lease.message());
+        return reply(req, 453, {}, lease.message() + "\n");
+      }
+      multicast_ = std::move(*lease);
+    }
+    answer = formatMulticastTransport(multicast_->address(), multicast_->rtpPort(track),
+                                      shared_.multicast->settings().ttl);
+  } else if (kind == Transport::kTcp) {
     // The shared bytes carry fixed channels: the client gets ours whatever it asked (§12.39).
     int ch = rtpChannel(track);
     answer = "RTP/AVP/TCP;unicast;interleaved=" + std::to_string(ch) + "-" + std::to_string(ch + 1);
@@ -277,7 +296,7 @@ void RtspSession::setup(const RtspMessage& req, const RtspTarget& target) {
     auto rtpAddr = udpAddress(host, chosen->clientPort[0]);
     auto rtcpAddr = udpAddress(host, chosen->clientPort[1]);
     if (!rtpAddr || !rtcpAddr) return reply(req, 461);
-    if (!udpOut_) udpOut_.emplace(worker_, *udp_, ctx_.viewerLimits());
+    if (!udpOut_) udpOut_ = std::make_unique<UdpOutput>(worker_, *udp_, ctx_.viewerLimits());
     udpOut_->setTrack(track, *rtpAddr, *rtcpAddr);
     answer = "RTP/AVP;unicast;client_port=" + std::to_string(chosen->clientPort[0]) + "-" +
              std::to_string(chosen->clientPort[1]) +
@@ -304,7 +323,9 @@ void RtspSession::play(const RtspMessage& req) {
   pendingPlayCseq_ = req.cseq();
   if (transport_ == Transport::kTcp && !out_) out_.emplace(conn_, ctx_.viewerLimits());
   spdlog::info("rtsp {}: playing {} over {}", conn_.peer(), streamName_,
-               transport_ == Transport::kTcp ? "TCP" : "UDP");
+               transport_ == Transport::kTcp         ? "TCP"
+               : transport_ == Transport::kMulticast ? "UDP multicast"
+                                                     : "UDP");
   stream_->attach(this, format_, worker_);
 }
 
@@ -323,7 +344,8 @@ void RtspSession::leaveStream() {
 
 void RtspSession::onJoin(const BufferRef&, const std::vector<MuxedBatch>& gop) {
   std::string rtpInfo;
-  for (int k = 0; k < 2; ++k) {
+  // A multicast viewer joins the group's packets wherever they are: no RTP-Info to promise.
+  for (int k = 0; k < 2 && transport_ != Transport::kMulticast; ++k) {
     uint16_t seq;
     uint32_t ts;
     if (!setup_[k] || !firstPacket(gop, k, seq, ts)) continue;
@@ -339,6 +361,7 @@ void RtspSession::onJoin(const BufferRef&, const std::vector<MuxedBatch>& gop) {
   reply(req, 200, std::move(h));
   busy_ = false;
   pendingPlayCseq_ = -1;
+  if (transport_ == Transport::kMulticast) return next();  // the group's sender sends
   std::vector<MuxedBatch> mine;
   for (const MuxedBatch& b : gop) {
     if (setup_[trackOf(b.kind)]) mine.push_back(b);

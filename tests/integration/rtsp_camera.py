@@ -1,10 +1,13 @@
 """An independent RTSP camera for the pull tests: GStreamer's gst-rtsp-server (through
-python3-gi) serving a live H.264 test pattern (optionally with AAC audio), protected by a user and
-password (Digest by default). It prints one line per event on stdout, which the tests read:
+python3-gi) serving a live H.264 test pattern (optionally with AAC, G.711 A-law or mu-law audio),
+protected by a user and password (Digest by default). It prints one line per event on stdout,
+which the tests read:
     READY <port>
     CLIENT-CONNECTED <total>
+    SESSION-EXPIRED <total>      (sessions the camera timed out for lack of keep-alives)
 Usage: rtsp_camera.py --port N [--path /cam] [--user U --password P] [--auth digest|basic]
-                      [--audio] [--tcp-only]
+                      [--audio [aac|pcma|pcmu]] [--tcp-only] [--inband-only]
+                      [--session-timeout S]
 """
 
 import argparse
@@ -25,7 +28,12 @@ def main() -> None:
     ap.add_argument("--user", default="")
     ap.add_argument("--password", default="")
     ap.add_argument("--auth", choices=("digest", "basic"), default="digest")
-    ap.add_argument("--audio", action="store_true")
+    ap.add_argument("--audio", nargs="?", const="aac", choices=("aac", "pcma", "pcmu"))
+    ap.add_argument("--inband-only", action="store_true",
+                    help="SPS/PPS before every keyframe (config-interval=-1), as cameras do that "
+                         "leave them out of the SDP")
+    ap.add_argument("--session-timeout", type=int, default=0,
+                    help="seconds; sessions without a keep-alive for that long are removed")
     ap.add_argument("--tcp-only", action="store_true", help="refuse RTP over UDP (461)")
     args = ap.parse_args()
 
@@ -37,11 +45,18 @@ def main() -> None:
     video = ("videotestsrc is-live=true pattern=ball ! "
              "video/x-raw,width=320,height=240,framerate=25/1 ! "
              "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=25 bitrate=400 ! "
-             "video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=1")
-    audio = (" audiotestsrc is-live=true wave=sine ! audio/x-raw,rate=44100,channels=1 ! "
-             "avenc_aac ! aacparse ! rtpmp4gpay name=pay1 pt=97")
+             "video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=" +
+             ("-1" if args.inband_only else "1"))
+    tone = " audiotestsrc is-live=true wave=sine samplesperbuffer={n} ! audio/x-raw,rate={r},channels=1 ! "
+    audio = {
+        None: "",
+        "aac": tone.format(n=1024, r=44100) + "avenc_aac ! aacparse ! rtpmp4gpay name=pay1 pt=97",
+        # 20 ms packets, as G.711 cameras send
+        "pcma": tone.format(n=160, r=8000) + "alawenc ! rtppcmapay name=pay1",
+        "pcmu": tone.format(n=160, r=8000) + "mulawenc ! rtppcmupay name=pay1",
+    }[args.audio]
     factory = GstRtspServer.RTSPMediaFactory()
-    factory.set_launch("( " + video + (audio if args.audio else "") + " )")
+    factory.set_launch("( " + video + audio + " )")
     factory.set_shared(True)  # one pipeline for every client, as a camera has
     if args.tcp_only:
         factory.set_protocols(GstRtsp.RTSPLowerTrans.TCP)
@@ -68,6 +83,23 @@ def main() -> None:
         print(f"CLIENT-CONNECTED {clients}", flush=True)
 
     server.connect("client-connected", on_client)
+
+    if args.session_timeout:
+        expired = 0
+
+        def on_session(_client, session):
+            session.set_timeout(args.session_timeout)
+
+        def sweep():
+            nonlocal expired
+            n = server.get_session_pool().cleanup()
+            if n:
+                expired += n
+                print(f"SESSION-EXPIRED {expired}", flush=True)
+            return True
+
+        server.connect("client-connected", lambda _s, c: c.connect("new-session", on_session))
+        GLib.timeout_add(250, sweep)
     if server.attach(None) == 0:
         print("attach failed", file=sys.stderr, flush=True)
         sys.exit(1)

@@ -136,12 +136,7 @@ class RtspTest(xl.ServerTestCase):
                                    env=xl.client_env(), stdin=subprocess.DEVNULL)
                 self.assertEqual(r.returncode, 0, r.stderr.decode(errors="replace")[-500:])
                 streams = {s["codec_type"]: s for s in json.loads(r.stdout)["streams"]}
-                self.assertEqual(streams["video"]["codec_name"], "h264")
-                self.assertEqual((streams["video"]["width"], streams["video"]["height"]),
-                                 (xl.DEMO_WIDTH, xl.DEMO_HEIGHT))
-                self.assertEqual(streams["audio"]["codec_name"], "aac")
-                self.assertEqual(int(streams["audio"]["sample_rate"]), xl.DEMO_SAMPLE_RATE)
-                self.assertEqual(int(streams["audio"]["channels"]), xl.DEMO_CHANNELS)
+                xl.assert_demo_streams(self, streams)
 
     def test_frame_rate_and_monotonic_dts_over_tcp_and_udp(self):
         seconds = 5.0
@@ -190,13 +185,7 @@ class RtspTest(xl.ServerTestCase):
         self.assertTrue(GST, "gst-launch-1.0 not installed (scripts/install-deps.sh)")
         for proto in ("tcp", "udp"):
             with self.subTest(protocols=proto):
-                argv = [GST, "-q", "rtspsrc", f"location={self.server.rtsp_url(self.name)}",
-                        f"protocols={proto}", "latency=200", "name=s",
-                        "s.", "!", "application/x-rtp,media=video", "!", "rtph264depay", "!",
-                        "h264parse", "!", "avdec_h264", "!", "fakesink", "num-buffers=50",
-                        "s.", "!", "application/x-rtp,media=audio", "!", "rtpmp4gdepay", "!",
-                        "aacparse", "!", "avdec_aac", "!", "fakesink", "num-buffers=50"]
-                rc, took, err = xl.run_client(argv, timeout=xl.scaled(30))
+                rc, took, err = xl.gst_rtsp_decode(self.server.rtsp_url(self.name), proto)
                 self.assertEqual(rc, 0, f"gst-launch rc={rc} after {took:.1f}s\n{err[-1500:]}")
 
     def test_unknown_stream_is_404(self):
@@ -214,6 +203,25 @@ class RtspTest(xl.ServerTestCase):
                                       timeout=xl.scaled(15))
         self.assertNotEqual(rc, 0)
         self.assertIn("404", err)
+
+    def test_multicast_setup_is_461_when_disabled(self):
+        # [rtsp] multicast is off by default: a multicast-only SETUP is refused (RFC 2326
+        # §11.3.11), while a preference list falls through to the next, unicast, transport.
+        url = self.server.rtsp_url(self.name)
+        c = RtspClient(self.server.rtsp_port)
+        try:
+            status, _, _ = c.request("SETUP", f"{url}/trackID=0",
+                                     {"Transport": "RTP/AVP;multicast"})
+            self.assertEqual(status, 461)
+            status, _, _ = c.request("SETUP", f"{url}/trackID=0",
+                                     {"Transport": "RTP/AVP/UDP;multicast;ttl=4"})
+            self.assertEqual(status, 461)
+            status, h, _ = c.request("SETUP", f"{url}/trackID=0",
+                                     {"Transport": "RTP/AVP;multicast,RTP/AVP/TCP;unicast;interleaved=0-1"})
+            self.assertEqual(status, 200)
+            self.assertEqual(h["transport"], "RTP/AVP/TCP;unicast;interleaved=0-1")
+        finally:
+            c.close()
 
     def test_raw_session_over_tcp(self):
         url = self.server.rtsp_url(self.name)

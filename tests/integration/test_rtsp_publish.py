@@ -22,6 +22,22 @@ def rtsp_publisher(server, name, transport="tcp", src=xl.DEMO_CLIP, loop=True):
     return xl.Proc(argv, name=f"rtsp-publisher-{transport}")
 
 
+def bframe_clip(tmpdir):
+    """A 4 s clip shaped like the demo (640x360 25 fps H.264 High, AAC 44.1 kHz stereo) but with
+    B-frames, which the demo clip does not have (cameras and WebRTC don't use them)."""
+    clip = tmpdir / "bframes.mp4"
+    r = subprocess.run(xl.FFMPEG + [
+        "-f", "lavfi", "-i", f"testsrc2=size={xl.DEMO_WIDTH}x{xl.DEMO_HEIGHT}:rate=25:duration=4",
+        "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate={xl.DEMO_SAMPLE_RATE}:duration=4",
+        "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high", "-pix_fmt", "yuv420p",
+        "-bf", "2", "-g", "50", "-keyint_min", "50", "-sc_threshold", "0",
+        "-c:a", "aac", "-ac", str(xl.DEMO_CHANNELS), str(clip)], capture_output=True, timeout=60,
+        env=xl.client_env(), stdin=subprocess.DEVNULL)
+    if r.returncode != 0:
+        raise AssertionError(f"ffmpeg cannot make a B-frame clip: {r.stderr.decode(errors='replace')[-300:]}")
+    return clip
+
+
 def has_gst_element(name):
     if not GST:
         return False
@@ -62,7 +78,7 @@ class RtspPublishTest(xl.ServerTestCase):
 
     def test_tcp_publish_reaches_rtmp_flv_and_rtsp(self):
         name = xl.unique("live/push")
-        self.publish_and_wait(name, "tcp")
+        self.publish_and_wait(name, "tcp", src=bframe_clip(self.make_tmpdir()))
         self.assert_demo(xl.probe(self.server.rtmp_url(name)), "rtmp")
         self.assert_demo(xl.probe(self.server.flv_url(name)), "flv")
         self.assert_demo(xl.probe(self.server.rtsp_url(name)), "rtsp")
@@ -89,6 +105,71 @@ class RtspPublishTest(xl.ServerTestCase):
         log = xl.play(self.server.flv_url(name), 4.0)
         self.assert_live_rate(log, 4.0, "rtsp push (udp) -> http-flv")
         self.assertEqual(log.dts_problems(), [])
+
+    def test_two_udp_publishers_share_the_server_ports(self):
+        # Both send to the one shared RTP/RTCP pair; the server tells them apart by source.
+        names = [xl.unique("live/udpa"), xl.unique("live/udpb")]
+        for n in names:
+            self.publish_and_wait(n, "udp")
+        for n in names:
+            self.assert_demo(xl.probe(self.server.rtmp_url(n)), f"rtmp {n}")
+        for n in names:
+            log = xl.play(self.server.rtmp_url(n), 3.0)
+            self.assert_live_rate(log, 3.0, f"rtsp push (udp) {n} -> rtmp")
+            self.assertEqual(log.dts_problems(), [])
+
+    def announce_raw(self, c, url, sdp):
+        c.cseq += 1
+        c.sock.sendall((f"ANNOUNCE {url} RTSP/1.0\r\nCSeq: {c.cseq}\r\n"
+                        f"Content-Type: application/sdp\r\nContent-Length: {len(sdp)}\r\n\r\n"
+                        f"{sdp}").encode())
+        kind, status, headers, body = c.read_item()
+        if "session" in headers:
+            c.session = headers["session"].split(";")[0]
+        return status, body
+
+    def test_udp_record_answers_the_shared_ports_and_follows_a_nat(self):
+        rtp, rtcp = self.server.rtsp_udp_ports
+        name = xl.unique("live/nat")
+        url = self.server.rtsp_url(name)
+        tmp = self.make_tmpdir()
+        # An RTP sender whose source port is not the one its SETUP names, as behind a NAT. It
+        # starts before the session exists: those first datagrams come from an unknown source.
+        src_port, setup_port = xl.free_udp_ports(2)
+        sdp_path = tmp / "out.sdp"
+        sender = self.track(xl.Proc(xl.FFMPEG + [
+            "-re", "-stream_loop", "-1", "-i", str(xl.DEMO_CLIP), "-map", "0:v", "-c", "copy",
+            "-f", "rtp", "-sdp_file", str(sdp_path),
+            f"rtp://{xl.HOST}:{rtp}?localrtpport={src_port}&localrtcpport={src_port + 1}"
+            f"&rtcpport={rtcp}"], name="rtp-sender"))
+        deadline = time.monotonic() + xl.scaled(10)
+        while not (sdp_path.exists() and "m=video" in sdp_path.read_text()):
+            self.assertLess(time.monotonic(), deadline, sender.describe())
+            time.sleep(0.1)
+        self.assertTrue(self.server.wait_log("dropping UDP datagrams from unknown source", 5.0),
+                        self.server.log_tail())
+        c = RtspClient(self.server.rtsp_port)
+        self.addCleanup(c.close)
+        status, body = self.announce_raw(c, url, sdp_path.read_text().replace("\n", "\r\n"))
+        self.assertEqual(status, 200, body)
+        status, h, body = c.request("SETUP", url, {
+            "Transport": f"RTP/AVP/UDP;unicast;client_port={setup_port}-{setup_port + 1};mode=record"})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(h["transport"],
+                         f"RTP/AVP;unicast;client_port={setup_port}-{setup_port + 1};"
+                         f"server_port={rtp}-{rtcp};mode=record")
+        status, _, _ = c.request("RECORD", url, {"Range": "npt=0.000-"})
+        self.assertEqual(status, 200)
+        self.server.wait_stream(name)
+        streams = xl.probe(self.server.rtmp_url(name))
+        self.assertEqual(streams["video"]["codec_name"], "h264")
+        self.assertEqual((streams["video"]["width"], streams["video"]["height"]),
+                         (xl.DEMO_WIDTH, xl.DEMO_HEIGHT))
+        self.assertTrue(self.server.wait_log("now receives RTP from"), self.server.log_tail())
+        self.assertEqual(self.server.log_text().count(
+            f"dropping UDP datagrams from unknown source {xl.HOST}:{src_port} "), 1,
+            "unknown sources are logged once a minute, not per datagram")
+        c.request("TEARDOWN", url)
 
     def test_teardown_ends_the_stream(self):
         name = xl.unique("live/short")

@@ -42,6 +42,7 @@ class Camera:
                                     "(scripts/install-deps.sh installs gir1.2-gst-rtsp-server-1.0)")
         self.port = port
         self.clients = 0
+        self.expired = 0  # sessions the camera timed out (with --session-timeout)
         self.ready = threading.Event()
         self.proc = xl.Proc([exe, str(CAMERA_SCRIPT), "--port", str(port), "--user", USER,
                              "--password", password, *extra_args], stdout_pipe=True, name="camera")
@@ -56,6 +57,8 @@ class Camera:
                 self.ready.set()
             elif text.startswith("CLIENT-CONNECTED"):
                 self.clients = int(text.split()[1])
+            elif text.startswith("SESSION-EXPIRED"):
+                self.expired = int(text.split()[1])
 
     def url(self, password: str = PASSWORD) -> str:
         return f"rtsp://{USER}:{password}@{xl.HOST}:{self.port}/cam"

@@ -716,6 +716,29 @@ def steady_fps(log: PacketLog, window: float) -> float:
     return log.count("video", end - window, end + 1e-6) / window
 
 
+def assert_demo_streams(test: unittest.TestCase, streams: dict) -> None:
+    """The demo clip's tracks, as ffprobe reports them (`streams` by codec_type): H.264 at the
+    demo's size and AAC at its sample rate and channels."""
+    test.assertEqual(streams["video"]["codec_name"], "h264")
+    test.assertEqual((streams["video"]["width"], streams["video"]["height"]),
+                     (DEMO_WIDTH, DEMO_HEIGHT))
+    test.assertEqual(streams["audio"]["codec_name"], "aac")
+    test.assertEqual(int(streams["audio"]["sample_rate"]), DEMO_SAMPLE_RATE)
+    test.assertEqual(int(streams["audio"]["channels"]), DEMO_CHANNELS)
+
+
+def gst_rtsp_decode(url: str, protocols: str) -> tuple[int | None, float, str]:
+    """GStreamer's rtspsrc plays `url` over `protocols` (tcp, udp, udp-mcast) and decodes 50
+    H.264 and 50 AAC buffers: run_client's (returncode, seconds, stderr)."""
+    argv = [shutil.which("gst-launch-1.0") or "gst-launch-1.0", "-q", "rtspsrc",
+            f"location={url}", f"protocols={protocols}", "latency=200", "name=s",
+            "s.", "!", "application/x-rtp,media=video", "!", "rtph264depay", "!",
+            "h264parse", "!", "avdec_h264", "!", "fakesink", "num-buffers=50",
+            "s.", "!", "application/x-rtp,media=audio", "!", "rtpmp4gdepay", "!",
+            "aacparse", "!", "avdec_aac", "!", "fakesink", "num-buffers=50"]
+    return run_client(argv, timeout=scaled(30))
+
+
 def make_clip(path: Path, *, width: int, height: int, fps: int = 25, seconds: float = 4,
               gop: int | None = None, sample_rate: int = 44100, tone: int = 440,
               noise: int = 0, qp: int | None = None) -> Path:

@@ -11,6 +11,7 @@
 
 #include "rtp/sdp.h"
 #include "rtsp/rtp_ingest.h"
+#include "rtsp/udp_ingest_port.h"
 
 namespace {
 
@@ -65,6 +66,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       i += 2;
       if (i + n > size) n = size - i;
       int track = head & 0x4000 ? 1 : 0;
+      uint32_t ssrc;  // what the shared UDP ports read of a stray datagram (udp_ingest_port.h)
+      (void)rtsp::ssrcOf(data + i, n, head & 0x8000, ssrc);
       if (head & 0x8000)
         ingest.onRtcp(track, data + i, n);
       else

@@ -79,6 +79,65 @@ TEST(Transport, RejectsBadRanges) {
   EXPECT_FALSE(parseTransport(std::string(5000, 'x')));
 }
 
+TEST(Transport, ParsesMulticastParameters) {
+  // ffmpeg asks "RTP/AVP/UDP;multicast"; GStreamer may name a group, ports and ttl.
+  auto t = parseTransport("RTP/AVP;multicast;destination=239.1.2.3;port=5002-5003;ttl=7");
+  ASSERT_TRUE(t);
+  ASSERT_EQ(t->size(), 1u);
+  EXPECT_TRUE((*t)[0].multicast);
+  EXPECT_EQ((*t)[0].destination, "239.1.2.3");
+  EXPECT_EQ((*t)[0].port[0], 5002);
+  EXPECT_EQ((*t)[0].port[1], 5003);
+  EXPECT_EQ((*t)[0].ttl, 7);
+  t = parseTransport("RTP/AVP/UDP;multicast");
+  ASSERT_TRUE(t);
+  EXPECT_TRUE((*t)[0].multicast);
+  EXPECT_EQ((*t)[0].ttl, -1);
+  EXPECT_EQ((*t)[0].port[0], -1);
+  EXPECT_FALSE(parseTransport("RTP/AVP;multicast;ttl=256"));
+  EXPECT_FALSE(parseTransport("RTP/AVP;multicast;ttl=x"));
+  EXPECT_FALSE(parseTransport("RTP/AVP;multicast;port=5000-99999"));
+  EXPECT_FALSE(parseTransport("RTP/AVP;multicast;destination=" + std::string(300, 'a')));
+}
+
+TEST(Transport, FormatsTheMulticastAnswer) {
+  std::string s = formatMulticastTransport("239.255.42.7", 9004, 16);
+  EXPECT_EQ(s, "RTP/AVP;multicast;destination=239.255.42.7;port=9004-9005;ttl=16");
+  // The answer parses back to what it says (a client reads it with the same grammar).
+  auto t = parseTransport(s);
+  ASSERT_TRUE(t);
+  ASSERT_EQ(t->size(), 1u);
+  EXPECT_EQ((*t)[0].destination, "239.255.42.7");
+  EXPECT_EQ((*t)[0].port[0], 9004);
+  EXPECT_EQ((*t)[0].port[1], 9005);
+  EXPECT_EQ((*t)[0].ttl, 16);
+}
+
+TEST(MulticastRange, ParsesPrefixesAndSingleAddresses) {
+  auto r = parseMulticastRange("239.255.42.0/24");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(ipv4String(r->first), "239.255.42.0");
+  EXPECT_EQ(r->count, 256u);
+  r = parseMulticastRange("239.255.42.77/30");  // host bits are masked
+  ASSERT_TRUE(r);
+  EXPECT_EQ(ipv4String(r->first), "239.255.42.76");
+  EXPECT_EQ(r->count, 4u);
+  r = parseMulticastRange("232.1.2.3");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(ipv4String(r->first), "232.1.2.3");
+  EXPECT_EQ(r->count, 1u);
+  r = parseMulticastRange("239.0.0.0/8");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->count, 65536u);  // capped
+}
+
+TEST(MulticastRange, Rejects) {
+  for (const char* s : {"", "10.0.0.0/24", "239.1.1.1/33", "239.1.1.1/", "239.1.1/24", "224.0.0.1",
+                        "224.0.0.0/4", "ff02::1", "239.1.1.1/x"}) {
+    EXPECT_FALSE(parseMulticastRange(s)) << s;
+  }
+}
+
 TEST(SessionHeader, Id) {
   EXPECT_EQ(sessionId("12AB;timeout=60"), "12AB");
   EXPECT_EQ(sessionId(" 12AB "), "12AB");
