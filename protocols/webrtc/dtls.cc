@@ -150,23 +150,27 @@ Status DtlsTransport::connect() {
 
 Status DtlsTransport::advance() {
   if (connected_) {
-    // Application data is not expected (no data channel yet); drain alerts such as close_notify.
-    char buf[2048];
-    int n = SSL_read(ssl_.get(), buf, sizeof buf);
-    if (n <= 0) {
+    // Application data (the data channel's SCTP packets), and alerts such as close_notify.
+    if (readBuf_.empty()) readBuf_.resize(1 << 14);
+    for (;;) {
+      int n = SSL_read(ssl_.get(), readBuf_.data(), static_cast<int>(readBuf_.size()));
+      if (n > 0) {
+        if (onData_) onData_(std::span<const uint8_t>(readBuf_.data(), size_t(n)));
+        continue;
+      }
       int err = SSL_get_error(ssl_.get(), n);
       if (err == SSL_ERROR_ZERO_RETURN) {
         closed_ = true;
         return Status::error("dtls: peer closed the association");
       }
       ERR_clear_error();
+      return Status::ok();
     }
-    return Status::ok();
   }
   int r = SSL_do_handshake(ssl_.get());
   if (r == 1) {
     connected_ = true;
-    return Status::ok();
+    return advance();  // records after the handshake in the same datagram
   }
   int err = SSL_get_error(ssl_.get(), r);
   if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return Status::ok();
@@ -219,6 +223,14 @@ Result<SrtpKeys> DtlsTransport::srtpKeys() const {
   k.local = identity_->server() ? server : client;
   k.remote = identity_->server() ? client : server;
   return k;
+}
+
+Status DtlsTransport::write(std::span<const uint8_t> data) {
+  if (!connected_ || closed_) return Status::error("dtls: not connected");
+  if (data.empty()) return Status::ok();
+  int n = SSL_write(ssl_.get(), data.data(), static_cast<int>(data.size()));
+  if (n <= 0) return Status::error(sslError("write failed"));
+  return Status::ok();
 }
 
 std::string DtlsTransport::peerFingerprint() const {

@@ -77,6 +77,10 @@ class DtlsTransport {
   Result<SrtpKeys> srtpKeys() const;
   // SHA-256 fingerprint of the peer's certificate, to check against its SDP; empty if none.
   std::string peerFingerprint() const;
+  // Application data (SCTP packets of the data channel, RFC 8261): received records go to the
+  // handler (without one they are read and dropped); write() sends one record.
+  void setDataHandler(SendFn onData) { onData_ = std::move(onData); }
+  Status write(std::span<const uint8_t> data);
 
  private:
   Status advance();
@@ -87,6 +91,8 @@ class DtlsTransport {
   BIO* in_ = nullptr;  // owned by ssl_
   bool connected_ = false;
   bool closed_ = false;
+  SendFn onData_;
+  std::vector<uint8_t> readBuf_;  // a whole record: DTLS drops what does not fit SSL_read
 };
 
 }  // namespace xl::webrtc

@@ -10,31 +10,24 @@ namespace {
 
 constexpr size_t kScratchSlots = 64;           // packets per sendmmsg batch
 constexpr size_t kMaxAddressesPerSession = 8;  // candidate pairs a browser checks
-
-// Family, port and address bytes: a map key for a source address.
-std::string addressKey(const UdpAddress& a) {
-  std::string k;
-  if (a.addr.ss_family == AF_INET) {
-    auto* s = reinterpret_cast<const sockaddr_in*>(&a.addr);
-    k.assign(1, '4');
-    k.append(reinterpret_cast<const char*>(&s->sin_port), 2);
-    k.append(reinterpret_cast<const char*>(&s->sin_addr), 4);
-  } else if (a.addr.ss_family == AF_INET6) {
-    auto* s = reinterpret_cast<const sockaddr_in6*>(&a.addr);
-    k.assign(1, '6');
-    k.append(reinterpret_cast<const char*>(&s->sin6_port), 2);
-    k.append(reinterpret_cast<const char*>(&s->sin6_addr), 16);
-  }
-  return k;
-}
+// Datagrams in flight to other workers. A worker busy with a burst of joins (DTLS handshakes,
+// GOP bursts) lags behind its own socket by thousands of datagrams without loss (4 MB receive
+// buffer); the hop from another worker must absorb as much, or handshake flights are dropped
+// and wait seconds for a DTLS retransmission. Slots are only touched as a backlog reaches them.
+constexpr size_t kParcels = 2048;
+// Other workers' addresses known here; past this, unverified ones are not taken (a flood of
+// STUN from spoofed sources cannot grow the table).
+constexpr size_t kMaxRemote = 64 * 1024;
 
 }  // namespace
 
-MediaPort::MediaPort(Worker& worker)
+MediaPort::MediaPort(Worker& worker, const std::vector<MediaPort*>& ports)
     : worker_(worker),
+      ports_(ports),
       socket_(worker, [this](const uint8_t* d, size_t n,
-                             const UdpAddress& from) { onDatagram(d, n, from); }),
-      scratch_(kScratchSlots * kSlotSize) {}
+                             const UdpAddress& from) { onDatagram(d, n, from, false); }),
+      scratch_(kScratchSlots * kSlotSize),
+      parcels_(kParcels) {}
 
 MediaPort::~MediaPort() {
   socket_.close();
@@ -70,7 +63,30 @@ void MediaPort::closeAll() {
   std::vector<WhepSession*> all;
   for (auto& [id, s] : byId_) all.push_back(s.get());
   for (WhepSession* s : all) s->close("server shutdown");
+  closed_ = true;
   socket_.close();
+  if (parcels_.forwarded() || parcels_.dropped())
+    spdlog::info("webrtc worker {}: {} datagrams handed to other workers, {} dropped",
+                 worker_.index(), parcels_.forwarded(), parcels_.dropped());
+}
+
+void MediaPort::publish(const std::string& key, bool owned) {
+  const int me = worker_.index();
+  for (MediaPort* p : ports_) {
+    if (!p || p == this) continue;
+    p->worker().post([p, key, me, owned] {
+      if (owned) {
+        p->remote_[key] = me;
+      } else if (auto it = p->remote_.find(key); it != p->remote_.end() && it->second == me) {
+        p->remote_.erase(it);
+      }
+    });
+  }
+}
+
+void MediaPort::forget(const std::string& key) {
+  byAddress_.erase(key);
+  publish(key, false);
 }
 
 void MediaPort::learn(WhepSession& s, const UdpAddress& from) {
@@ -84,11 +100,13 @@ void MediaPort::learn(WhepSession& s, const UdpAddress& from) {
   }
   auto& mine = addressesOf_[&s];
   if (mine.size() >= kMaxAddressesPerSession) {
-    byAddress_.erase(mine.front());
+    forget(mine.front());
     mine.erase(mine.begin());
   }
   mine.push_back(key);
   byAddress_[key] = &s;
+  remote_.erase(key);
+  publish(key, true);
 }
 
 void MediaPort::peerChanged(WhepSession& s, const UdpAddress*) {
@@ -100,7 +118,7 @@ void MediaPort::release(WhepSession& s) {
   if (auto it = addressesOf_.find(&s); it != addressesOf_.end()) {
     for (const std::string& k : it->second) {
       auto a = byAddress_.find(k);
-      if (a != byAddress_.end() && a->second == &s) byAddress_.erase(a);
+      if (a != byAddress_.end() && a->second == &s) forget(k);
     }
     addressesOf_.erase(it);
   }
@@ -112,22 +130,43 @@ void MediaPort::release(WhepSession& s) {
   worker_.post([owned] { delete owned; });
 }
 
-void MediaPort::onDatagram(const uint8_t* d, size_t n, const UdpAddress& from) {
+void MediaPort::forward(int worker, ByteSpan data, const UdpAddress& from) {
+  MediaPort* to = ports_[static_cast<size_t>(worker)];
+  if (!to || to == this) return;
+  if (!parcels_.forward(to->worker(), *to, data.data(), data.size(), from) &&
+      parcels_.dropped() % 1000 == 1)
+    spdlog::warn("webrtc worker {}: {} datagrams for other workers dropped (all {} parcels busy)",
+                 worker_.index(), parcels_.dropped(), kParcels);
+}
+
+void MediaPort::onForwarded(const uint8_t* d, size_t n, const UdpAddress& from) {
+  if (!closed_) onDatagram(d, n, from, true);
+}
+
+void MediaPort::onDatagram(const uint8_t* d, size_t n, const UdpAddress& from, bool forwarded) {
   if (n == 0) return;
   ByteSpan data(d, n);
   uint8_t b = d[0];
-  if (b < 4) return onStun(data, from);  // RFC 7983 §7
-  auto it = byAddress_.find(addressKey(from));
-  if (it == byAddress_.end()) return;  // no connectivity check from there: ignored
+  if (b < 4) return onStun(data, from, forwarded);  // RFC 7983 §7
+  if (!(b >= 20 && b <= 63) && !(b >= 128 && b <= 191)) return;
+  std::string key = addressKey(from);
+  auto it = byAddress_.find(key);
+  if (it == byAddress_.end()) {
+    if (guest_ && guest_->onDatagram(data, from)) return;
+    // No connectivity check from there here: another worker's session, or nobody's.
+    if (forwarded) return;
+    if (auto r = remote_.find(key); r != remote_.end()) forward(r->second, data, from);
+    return;
+  }
   WhepSession* s = it->second;
-  if (b >= 20 && b <= 63) {
+  if (b <= 63) {
     s->onDtls(data, from);
-  } else if (b >= 128 && b <= 191) {
-    if (rtp::looksLikeRtcp(data)) s->onRtcp(data);
+  } else if (rtp::looksLikeRtcp(data)) {
+    s->onRtcp(data);
   }
 }
 
-void MediaPort::onStun(ByteSpan data, const UdpAddress& from) {
+void MediaPort::onStun(ByteSpan data, const UdpAddress& from, bool forwarded) {
   auto m = parseStun(data);
   if (!m) {
     if (++badStun_ % 1000 == 1) spdlog::debug("webrtc: {} ({} so far)", m.message(), badStun_);
@@ -137,8 +176,20 @@ void MediaPort::onStun(ByteSpan data, const UdpAddress& from) {
   // RFC 8445 §7.2.2: USERNAME is "<our ufrag>:<their ufrag>".
   size_t colon = m->username.find(':');
   if (colon == std::string::npos) return;
-  auto it = byUfrag_.find(m->username.substr(0, colon));
-  if (it == byUfrag_.end()) return;
+  std::string_view ufrag(m->username.data(), colon);
+  const int owner = workerOfUfrag(ufrag);
+  if (owner != worker_.index()) {
+    if (forwarded || owner < 0 || static_cast<size_t>(owner) >= ports_.size()) return;
+    // What follows from this address (DTLS) goes there too, even before the owner has checked
+    // it and published it: the owner verifies everything it is handed.
+    if (remote_.size() < kMaxRemote) remote_.try_emplace(addressKey(from), owner);
+    return forward(owner, data, from);
+  }
+  auto it = byUfrag_.find(std::string(ufrag));
+  if (it == byUfrag_.end()) {
+    if (guest_) guest_->onStun(data, *m, from);
+    return;
+  }
   WhepSession* s = it->second;
   if (m->username.compare(colon + 1, std::string::npos, s->params().negotiated.remoteUfrag) != 0)
     return;

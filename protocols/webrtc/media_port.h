@@ -1,11 +1,13 @@
-// MediaPort: the WebRTC UDP port on its worker. It demultiplexes datagrams per RFC 7983 (STUN
-// 0-3, DTLS 20-63, SRTP/SRTCP 128-191), finds the session of a STUN request by the ICE ufrag in
-// its USERNAME (RFC 8445 §7.2.2) and of everything else by the source address that passed a
-// connectivity check, and owns the sessions.
+// MediaPort: the WebRTC UDP port on one worker. Every worker owns one, bound to the same port
+// with SO_REUSEPORT, and owns the sessions created on it. It demultiplexes datagrams per RFC 7983
+// (STUN 0-3, DTLS 20-63, SRTP/SRTCP 128-191), finds the session of a STUN request by the ICE
+// ufrag in its USERNAME (RFC 8445 §7.2.2) and of everything else by the source address that
+// passed a connectivity check.
 //
-// This version binds the single socket on one worker (the first) and runs every WebRTC session
-// there: with SO_REUSEPORT on every worker the kernel would hash a browser's datagrams to any of
-// them, which needs routing by ufrag across workers (a later step).
+// The kernel may hash a browser's datagrams to another worker's socket: a STUN request goes to
+// the worker its ufrag names (see worker_router.h), anything else to the worker whose session
+// checked that source address (each port learns the other workers' checked addresses from them).
+// Sessions always send from their own worker's socket.
 #pragma once
 
 #include <memory>
@@ -14,12 +16,23 @@
 #include <vector>
 
 #include "webrtc/whep_session.h"
+#include "webrtc/worker_router.h"
 
 namespace xl::webrtc {
 
-class MediaPort : public WhepRouter {
+// Another kind of session sharing the port (WHIP publishers): asked about the STUN requests and
+// datagrams no WHEP session here claims; each returns false when they are not its own either.
+class PortGuest {
  public:
-  explicit MediaPort(Worker& worker);
+  virtual ~PortGuest() = default;
+  virtual bool onStun(ByteSpan data, const StunMessage& m, const UdpAddress& from) = 0;
+  virtual bool onDatagram(ByteSpan data, const UdpAddress& from) = 0;
+};
+
+class MediaPort : public WhepRouter, public ParcelSink {
+ public:
+  // `ports` holds every worker's port by worker index; filled before any worker runs.
+  MediaPort(Worker& worker, const std::vector<MediaPort*>& ports);
   ~MediaPort() override;
 
   Status bind(const std::string& address);
@@ -32,26 +45,49 @@ class MediaPort : public WhepRouter {
   bool close(const std::string& id, const std::string& why);
   void closeAll();
   size_t size() const { return byId_.size(); }
+  // The WHEP session with this resource id, or nullptr.
+  WhepSession* find(const std::string& id) {
+    auto it = byId_.find(id);
+    return it == byId_.end() ? nullptr : it->second.get();
+  }
+  // The WHEP session that issued this ICE ufrag, or nullptr (ICE-TCP checks).
+  WhepSession* findUfrag(std::string_view ufrag) {
+    auto it = byUfrag_.find(std::string(ufrag));
+    return it == byUfrag_.end() ? nullptr : it->second;
+  }
+  // On this port's worker; the guest must outlive its use here (unset it before it goes).
+  void setGuest(PortGuest* g) { guest_ = g; }
 
   // WhepRouter
   UdpSocket& socket() override { return socket_; }
   uint8_t* scratch(size_t& slots) override;
   void peerChanged(WhepSession& s, const UdpAddress* before) override;
   void release(WhepSession& s) override;
+  // ParcelSink: a datagram another worker received for a session here.
+  void onForwarded(const uint8_t* data, size_t n, const UdpAddress& from) override;
 
  private:
-  void onDatagram(const uint8_t* data, size_t n, const UdpAddress& from);
-  void onStun(ByteSpan data, const UdpAddress& from);
+  void onDatagram(const uint8_t* data, size_t n, const UdpAddress& from, bool forwarded);
+  void onStun(ByteSpan data, const UdpAddress& from, bool forwarded);
   void learn(WhepSession& s, const UdpAddress& from);
+  void forget(const std::string& key);
+  // Tells the other ports that datagrams from `key` belong here (or no longer do).
+  void publish(const std::string& key, bool owned);
+  void forward(int worker, ByteSpan data, const UdpAddress& from);
 
   Worker& worker_;
+  const std::vector<MediaPort*>& ports_;
   UdpSocket socket_;
+  bool closed_ = false;
   std::unordered_map<std::string, std::unique_ptr<WhepSession>> byId_;
   std::unordered_map<std::string, WhepSession*> byUfrag_;
   std::unordered_map<std::string, WhepSession*> byAddress_;  // checked source addresses
   std::unordered_map<WhepSession*, std::vector<std::string>> addressesOf_;
+  std::unordered_map<std::string, int> remote_;  // addresses of other workers' sessions
   std::vector<uint8_t> scratch_;
+  ParcelPool parcels_;
   uint64_t badStun_ = 0;
+  PortGuest* guest_ = nullptr;
 };
 
 }  // namespace xl::webrtc

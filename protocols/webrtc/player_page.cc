@@ -1,29 +1,23 @@
 #include "webrtc/player_page.h"
 
+#include <string>
+
+#include "webrtc/page_shell.h"
+
 namespace xl::webrtc {
 
 std::string_view playerPage() {
   // The page POSTs its offer to "whep" next to itself (RFC 9725-style WHEP), plays what comes
   // back, and DELETEs the session resource when it is closed.
-  static constexpr std::string_view kPage = R"html(<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Xueliang WebRTC player</title>
-<style>
-body { margin: 0; background: #111; color: #ddd; font: 14px system-ui, sans-serif; }
-video { display: block; width: 100%; max-height: 90vh; background: #000; }
+  static const std::string kPage =
+      webrtcPage("Xueliang WebRTC player",
+                 R"css(video { display: block; width: 100%; max-height: 90vh; background: #000; }
 #status { padding: 6px 10px; }
-</style>
-</head>
-<body>
-<video id="video" autoplay muted playsinline controls></video>
+)css",
+                 R"html(<video id="video" autoplay muted playsinline controls></video>
 <div id="status">connecting...</div>
-<script>
-"use strict";
-const show = (text) => { document.getElementById("status").textContent = text; };
-window.xl = { state: "new", errors: [] };
+)html",
+                 R"js(window.xl = { state: "new", errors: [] };
 async function play() {
   const pc = new RTCPeerConnection();
   window.xl.pc = pc;
@@ -52,14 +46,8 @@ async function play() {
     fetch(window.xl.resource, { method: "DELETE", keepalive: true });
   });
 }
-play().catch((e) => {
-  window.xl.errors.push(String(e));
-  show("error: " + e.message);
-});
-</script>
-</body>
-</html>
-)html";
+)js",
+                 "play");
   return kPage;
 }
 

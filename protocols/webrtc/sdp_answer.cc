@@ -5,7 +5,7 @@
 #include <charconv>
 
 namespace xl::webrtc {
-namespace {
+namespace answer {
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -14,7 +14,6 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
-// The value of "a=<name>:<pt> ..." for payload type `pt`, without the "<pt> " prefix.
 const std::string* forPayload(const rtp::SdpMedia& m, std::string_view name, int pt,
                               std::string* rest) {
   std::string prefix = std::to_string(pt);
@@ -37,7 +36,6 @@ int toPayloadType(std::string_view s) {
   return v;
 }
 
-// The encoding of payload type `pt`: its rtpmap, or the static assignment (RFC 3551 §6).
 std::optional<rtp::RtpMap> rtpmapOf(const rtp::SdpMedia& m, int pt) {
   std::string v;
   if (forPayload(m, "rtpmap", pt, &v)) {
@@ -50,12 +48,104 @@ std::optional<rtp::RtpMap> rtpmapOf(const rtp::SdpMedia& m, int pt) {
   return std::nullopt;
 }
 
+Status offerError(OfferError* e, int status, std::string reason) {
+  if (e) *e = {status, reason};
+  return Status::error(std::move(reason));
+}
+
+std::string rejectedSection(const rtp::SdpMedia& m, const std::string& mid) {
+  return "m=" + m.media + " 0 " + m.proto + " " + (m.formats.empty() ? "0" : m.formats[0]) +
+         "\r\nc=IN IP4 0.0.0.0\r\na=mid:" + mid + "\r\n";
+}
+
+namespace {
 // An attribute of the media section, else of the session (Firefox puts the fingerprint there).
 const std::string* mediaOrSession(const rtp::SdpMedia& m, const rtp::SessionDescription& s,
                                   std::string_view name) {
   if (const std::string* v = m.attribute(name)) return v;
   return s.attribute(name);
 }
+}  // namespace
+
+Status readRemoteTransport(const rtp::SdpMedia& m, const rtp::SessionDescription& offer,
+                           std::string& ufrag, std::string& pwd, std::string& fingerprint,
+                           OfferError* error) {
+  const std::string* u = mediaOrSession(m, offer, "ice-ufrag");
+  const std::string* pw = mediaOrSession(m, offer, "ice-pwd");
+  const std::string* fp = mediaOrSession(m, offer, "fingerprint");
+  if (!u || !pw || u->empty() || pw->empty())
+    return offerError(error, 400, "offer lacks a=ice-ufrag / a=ice-pwd");
+  if (!fp) return offerError(error, 400, "offer lacks a=fingerprint");
+  if (!ufrag.empty()) return Status::ok();
+  ufrag = *u;
+  pwd = *pw;
+  std::string_view f(*fp);
+  if (f.size() < 8 || !iequals(f.substr(0, 8), "sha-256 "))
+    return offerError(error, 400, "offer fingerprint is not sha-256");
+  f.remove_prefix(8);
+  for (char c : f) fingerprint += static_cast<char>(std::toupper(c));
+  return Status::ok();
+}
+
+std::string transportLines(const std::string& mid, const AnswerParams& p) {
+  std::string s = "a=ice-ufrag:" + p.ufrag + "\r\n";
+  s += "a=ice-pwd:" + p.pwd + "\r\n";
+  s += "a=fingerprint:sha-256 " + p.fingerprint + "\r\n";
+  s += "a=setup:passive\r\n";
+  s += "a=mid:" + mid + "\r\n";
+  return s;
+}
+
+std::string rtpSectionHead(const std::string& media, const std::string& fmt, const std::string& mid,
+                           std::string_view direction, const AnswerParams& p) {
+  std::string body = "m=" + media + " 9 UDP/TLS/RTP/SAVPF " + fmt + "\r\n";
+  body += "c=IN IP4 0.0.0.0\r\n";
+  body += "a=rtcp:9 IN IP4 0.0.0.0\r\n";
+  body += transportLines(mid, p);
+  body += "a=" + std::string(direction) + "\r\n";
+  body += "a=rtcp-mux\r\n";
+  return body;
+}
+
+std::string candidateLines(const AnswerParams& p, bool withTcp) {
+  std::string body;
+  for (size_t c = 0; c < p.candidates.size(); ++c) {
+    const std::string& host = p.candidates[c];
+    // RFC 8445 §5.1.2.1: host type preference 126, local preference by listed order.
+    uint32_t priority = (126u << 24) | ((65535u - static_cast<uint32_t>(c)) << 8) | 255u;
+    body += "a=candidate:" + std::to_string(c + 1) + " 1 udp " + std::to_string(priority) + " " +
+            host + " " + std::to_string(p.port) + " typ host\r\n";
+  }
+  for (size_t c = 0; withTcp && p.tcpPort > 0 && c < p.candidates.size(); ++c) {
+    // RFC 6544 §4.2: ICE-TCP, passive. A lower type preference than UDP's keeps it a fallback;
+    // local preference: direction (passive 4) << 13, then the listed order.
+    uint32_t local = (4u << 13) | (8191u - static_cast<uint32_t>(c));
+    uint32_t priority = (90u << 24) | (local << 8) | 255u;
+    body += "a=candidate:" + std::to_string(p.candidates.size() + c + 1) + " 1 tcp " +
+            std::to_string(priority) + " " + p.candidates[c] + " " + std::to_string(p.tcpPort) +
+            " typ host tcptype passive\r\n";
+  }
+  return body + "a=end-of-candidates\r\n";
+}
+
+std::string sessionLines(const AnswerParams& p, const std::vector<std::string>& bundle) {
+  std::string s = "v=0\r\n";
+  s += "o=xueliang " + std::to_string(p.sessionId) + " 2 IN IP4 127.0.0.1\r\n";
+  s += "s=-\r\nt=0 0\r\n";
+  s += "a=ice-lite\r\n";
+  if (!bundle.empty()) {
+    s += "a=group:BUNDLE";
+    for (auto& b : bundle) s += " " + b;
+    s += "\r\n";
+  }
+  return s;
+}
+
+}  // namespace answer
+
+using namespace answer;
+
+namespace {
 
 int pickAudio(const rtp::SdpMedia& m, Codec codec) {
   for (const std::string& f : m.formats) {
@@ -73,9 +163,16 @@ int pickAudio(const rtp::SdpMedia& m, Codec codec) {
   return -1;
 }
 
-Status offerError(OfferError* e, int status, std::string reason) {
-  if (e) *e = {status, reason};
-  return Status::error(std::move(reason));
+// The answer to a data channel section (RFC 8841 §5): our SCTP port and the largest message we
+// take (the SCTP association reassembles up to that).
+std::string dataChannelSection(const std::string& proto, const std::string& mid,
+                               const AnswerParams& p) {
+  std::string body = "m=application 9 " + proto + " webrtc-datachannel\r\n";
+  body += "c=IN IP4 0.0.0.0\r\n";
+  body += transportLines(mid, p);
+  body += "a=sctp-port:5000\r\n";
+  body += "a=max-message-size:65536\r\n";
+  return body + candidateLines(p, true);
 }
 
 }  // namespace
@@ -128,26 +225,32 @@ Result<Negotiated> answerOffer(std::string_view offerText, const StreamCodecs& c
     const rtp::SdpMedia& m = offer->media[i];
     const std::string* mid = m.attribute("mid");
     if (!mid) return offerError(error, 400, "m= section " + std::to_string(i) + " has no a=mid");
-    if (m.media == "application" || m.proto.find("SAVPF") == std::string::npos) {
-      // Data channels come later; plain RTP/AVP is not WebRTC. Reject the section (port 0).
-      body += "m=" + m.media + " 0 " + m.proto + " " + (m.formats.empty() ? "0" : m.formats[0]) +
-              "\r\nc=IN IP4 0.0.0.0\r\na=mid:" + *mid + "\r\n";
+    // RFC 8841 §4: "UDP/DTLS/SCTP webrtc-datachannel" (or TCP/DTLS/SCTP); the first one only.
+    const bool dataChannel =
+        m.media == "application" && !n.dataChannel &&
+        m.proto.find("DTLS/SCTP") != std::string::npos &&
+        std::find(m.formats.begin(), m.formats.end(), "webrtc-datachannel") != m.formats.end();
+    if (!dataChannel && (m.media == "application" || m.proto.find("SAVPF") == std::string::npos)) {
+      // Pre-RFC 8841 data channels and plain RTP/AVP are not for us. Reject the section (port 0).
+      body += rejectedSection(m, *mid);
       continue;
     }
-    const std::string* ufrag = mediaOrSession(m, *offer, "ice-ufrag");
-    const std::string* pwd = mediaOrSession(m, *offer, "ice-pwd");
-    const std::string* fp = mediaOrSession(m, *offer, "fingerprint");
-    if (!ufrag || !pwd || ufrag->empty() || pwd->empty())
-      return offerError(error, 400, "offer lacks a=ice-ufrag / a=ice-pwd");
-    if (!fp) return offerError(error, 400, "offer lacks a=fingerprint");
-    if (n.remoteUfrag.empty()) {
-      n.remoteUfrag = *ufrag;
-      n.remotePwd = *pwd;
-      std::string_view f(*fp);
-      if (f.size() < 8 || !iequals(f.substr(0, 8), "sha-256 "))
-        return offerError(error, 400, "offer fingerprint is not sha-256");
-      f.remove_prefix(8);
-      for (char c : f) n.remoteFingerprint += static_cast<char>(std::toupper(c));
+    if (Status s =
+            readRemoteTransport(m, *offer, n.remoteUfrag, n.remotePwd, n.remoteFingerprint, error);
+        !s)
+      return s;
+    if (dataChannel) {
+      if (const std::string* port = m.attribute("sctp-port")) {
+        int v = 0;
+        auto [end, ec] = std::from_chars(port->data(), port->data() + port->size(), v);
+        if (ec != std::errc() || end != port->data() + port->size() || v < 1 || v > 65535)
+          return offerError(error, 400, "offer has a bad a=sctp-port: " + *port);
+        n.sctpPort = v;
+      }
+      n.dataChannel = true;
+      bundle.push_back(*mid);
+      body += dataChannelSection(m.proto, *mid, p);
+      continue;
     }
     if (m.attribute("sendonly") || m.attribute("inactive"))
       return offerError(error, 400,
@@ -182,22 +285,16 @@ Result<Negotiated> answerOffer(std::string_view offerText, const StreamCodecs& c
     bundle.push_back(*mid);
     // Inactive sections still answer one of the offered formats (RFC 3264 §6).
     std::string fmt = pt >= 0 ? std::to_string(pt) : (m.formats.empty() ? "0" : m.formats[0]);
-    body += "m=" + m.media + " 9 UDP/TLS/RTP/SAVPF " + fmt + "\r\n";
-    body += "c=IN IP4 0.0.0.0\r\n";
-    body += "a=rtcp:9 IN IP4 0.0.0.0\r\n";
-    body += "a=ice-ufrag:" + p.ufrag + "\r\n";
-    body += "a=ice-pwd:" + p.pwd + "\r\n";
-    body += "a=fingerprint:sha-256 " + p.fingerprint + "\r\n";
-    body += "a=setup:passive\r\n";
-    body += "a=mid:" + *mid + "\r\n";
-    body += pt >= 0 ? "a=sendonly\r\n" : "a=inactive\r\n";
-    body += "a=rtcp-mux\r\n";
+    body += rtpSectionHead(m.media, fmt, *mid, pt >= 0 ? "sendonly" : "inactive", p);
     if (pt >= 0) {
       body += "a=rtpmap:" + std::to_string(pt) + " " + encoding + "\r\n";
       if (!fmtp.empty()) body += "a=fmtp:" + std::to_string(pt) + " " + fmtp + "\r\n";
       if (m.media == "video") {
         body += "a=rtcp-fb:" + std::to_string(pt) + " nack\r\n";
         body += "a=rtcp-fb:" + std::to_string(pt) + " nack pli\r\n";
+        // FIR (RFC 5104) restarts the viewer like PLI; REMB is the browser's bandwidth estimate.
+        body += "a=rtcp-fb:" + std::to_string(pt) + " ccm fir\r\n";
+        body += "a=rtcp-fb:" + std::to_string(pt) + " goog-remb\r\n";
       }
       body += "a=msid:" + p.cname + " " + m.media + "\r\n";
       body += "a=ssrc:" + std::to_string(ssrc) + " cname:" + p.cname + "\r\n";
@@ -206,14 +303,7 @@ Result<Negotiated> answerOffer(std::string_view offerText, const StreamCodecs& c
       if (!fmt.empty() && forPayload(m, "rtpmap", toPayloadType(fmt), &rest))
         body += "a=rtpmap:" + fmt + " " + rest + "\r\n";
     }
-    for (size_t c = 0; c < p.candidates.size(); ++c) {
-      const std::string& host = p.candidates[c];
-      // RFC 8445 §5.1.2.1: host type preference 126, local preference by listed order.
-      uint32_t priority = (126u << 24) | ((65535u - static_cast<uint32_t>(c)) << 8) | 255u;
-      body += "a=candidate:" + std::to_string(c + 1) + " 1 udp " + std::to_string(priority) + " " +
-              host + " " + std::to_string(p.port) + " typ host\r\n";
-    }
-    body += "a=end-of-candidates\r\n";
+    body += candidateLines(p, true);
   }
   if (n.videoPayloadType < 0 && n.audioPayloadType < 0) {
     std::string want = codecs.video == Codec::kH264
@@ -224,15 +314,7 @@ Result<Negotiated> answerOffer(std::string_view offerText, const StreamCodecs& c
     if (codecs.audio != Codec::kNone) want += " or " + std::string(codecName(codecs.audio));
     return offerError(error, 406, "no codec in common with the stream: it needs " + want);
   }
-  std::string s = "v=0\r\n";
-  s += "o=xueliang " + std::to_string(p.sessionId) + " 2 IN IP4 127.0.0.1\r\n";
-  s += "s=-\r\nt=0 0\r\n";
-  s += "a=ice-lite\r\n";
-  if (!bundle.empty()) {
-    s += "a=group:BUNDLE";
-    for (auto& b : bundle) s += " " + b;
-    s += "\r\n";
-  }
+  std::string s = sessionLines(p, bundle);
   s += "a=msid-semantic: WMS " + p.cname + "\r\n";
   n.sdp = s + body;
   return n;

@@ -3,6 +3,8 @@
 // (RFC 9143) on one transport, rtcp-mux (RFC 5761), ICE-lite (RFC 8445 §2.5) with our ufrag/pwd
 // and host candidates, DTLS role passive with our certificate fingerprint (RFC 8842).
 // Media we cannot serve is answered inactive, so the offer's BUNDLE stays intact.
+// A data channel section (m=application UDP/DTLS/SCTP webrtc-datachannel) is answered in the
+// BUNDLE with our SCTP port (RFC 8841).
 #pragma once
 
 #include <cstdint>
@@ -31,6 +33,7 @@ struct AnswerParams {
   std::string fingerprint;              // sha-256, "AB:CD:..."
   std::vector<std::string> candidates;  // host addresses ("127.0.0.1", "::1", public IP)
   int port = 0;                         // the WebRTC UDP port
+  int tcpPort = 0;                      // ICE-TCP passive candidates on this port; 0: none
   uint32_t videoSsrc = 0;
   uint32_t audioSsrc = 0;
   std::string cname = "xueliang";
@@ -44,6 +47,9 @@ struct Negotiated {
   std::string remoteUfrag;
   std::string remotePwd;
   std::string remoteFingerprint;  // sha-256, upper-case hex with colons
+  // m=application ... webrtc-datachannel answered (RFC 8841): SCTP over the same DTLS.
+  bool dataChannel = false;
+  int sctpPort = 5000;  // the offer's a=sctp-port
 };
 
 // The reason and the HTTP status a WHEP endpoint should answer a failed offer with.
@@ -61,5 +67,38 @@ Result<Negotiated> answerOffer(std::string_view offer, const StreamCodecs& codec
 // profile_idc match first, else one with level-asymmetry-allowed=1; -1 if none. `fmtp` receives
 // the offer's fmtp value for the chosen type.
 int pickH264(const rtp::SdpMedia& m, uint8_t profileIdc, std::string* fmtp);
+
+// The pieces the WHEP answer (here) and the WHIP answer (whip_answer.h) are both built from.
+namespace answer {
+
+bool iequals(std::string_view a, std::string_view b);  // ASCII, case-insensitive
+// The value of "a=<name>:<pt> ..." for payload type `pt`; `rest` gets it without "<pt> ".
+const std::string* forPayload(const rtp::SdpMedia& m, std::string_view name, int pt,
+                              std::string* rest);
+int toPayloadType(std::string_view s);  // 0..127, else -1
+// The encoding of payload type `pt`: its rtpmap, or the static assignment (RFC 3551 §6).
+std::optional<rtp::RtpMap> rtpmapOf(const rtp::SdpMedia& m, int pt);
+// Fills `error` (if any) and returns the failure.
+Status offerError(OfferError* error, int status, std::string reason);
+// A section we do not take part in, rejected with port 0 (RFC 3264 §6).
+std::string rejectedSection(const rtp::SdpMedia& m, const std::string& mid);
+// Checks the ICE credentials and fingerprint that apply to section `m` (its own, else the
+// session's); the first media section's fill `ufrag`, `pwd` and `fingerprint` (upper-case hex).
+Status readRemoteTransport(const rtp::SdpMedia& m, const rtp::SessionDescription& offer,
+                           std::string& ufrag, std::string& pwd, std::string& fingerprint,
+                           OfferError* error);
+// The transport lines of every answered section: our ICE credentials, DTLS passive with our
+// fingerprint (RFC 8842), and the section's mid.
+std::string transportLines(const std::string& mid, const AnswerParams& p);
+// "m=" through "a=rtcp-mux" of an answered RTP section: our ICE credentials, DTLS passive with
+// our fingerprint, and `direction` (sendonly, recvonly, inactive).
+std::string rtpSectionHead(const std::string& media, const std::string& fmt, const std::string& mid,
+                           std::string_view direction, const AnswerParams& p);
+// Our host candidates (ICE-TCP ones too when `withTcp` and p.tcpPort) and end-of-candidates.
+std::string candidateLines(const AnswerParams& p, bool withTcp);
+// The session-level lines: origin, ICE-lite and the BUNDLE group (none when `bundle` is empty).
+std::string sessionLines(const AnswerParams& p, const std::vector<std::string>& bundle);
+
+}  // namespace answer
 
 }  // namespace xl::webrtc

@@ -2,14 +2,21 @@
 // 201 + answer + Location out; DELETE on the Location ends the session), a player page at
 // GET /{app}/{stream}/, and the media port (UDP 8189) with ICE-lite, DTLS-SRTP and RTP.
 // Media comes from the "rtsp" output format: its RTP packets are built once per stream.
-#include <openssl/rand.h>
+// WHIP ingest (POST .../whip, the publish page) and trickle ICE PATCH: whip_endpoint.h.
 #include <spdlog/spdlog.h>
 #include <uv.h>
 
+#include <atomic>
+#include <cctype>
+
 #include "http/http_server.h"
 #include "http/url.h"
+#include "webrtc/http_helpers.h"
+#include "webrtc/ice_tcp.h"
 #include "webrtc/media_port.h"
 #include "webrtc/player_page.h"
+#include "webrtc/webrtc_muxer.h"
+#include "webrtc/whip_endpoint.h"
 #include "xueliang/codec.h"
 
 namespace xl::webrtc {
@@ -21,25 +28,9 @@ struct WebrtcSettings {
   int udpPort = 8189;
   std::string publicIp;
   uint64_t consentTimeoutMs = 30000;
+  bool iceTcp = true;  // ICE-TCP passive candidates on the TCP port of the media port's number
+  uint64_t whipKeyframeMs = 2000;
 };
-
-std::string randomToken(size_t n, std::string_view alphabet) {
-  std::string s(n, '0');
-  std::vector<uint8_t> r(n);
-  RAND_bytes(r.data(), static_cast<int>(n));
-  for (size_t i = 0; i < n; ++i) s[i] = alphabet[r[i] % alphabet.size()];
-  return s;
-}
-
-uint32_t randomSsrc() {
-  uint32_t v = 0;
-  while (v == 0) RAND_bytes(reinterpret_cast<unsigned char*>(&v), sizeof v);
-  return v;
-}
-
-// ICE ufrag/pwd characters (RFC 8839 §5.4: ice-char = ALPHA / DIGIT / "+" / "/").
-constexpr std::string_view kIceChars =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 // The local IPv4 addresses a wildcard socket serves (loopback included, so that a browser on
 // this host connects).
@@ -61,20 +52,6 @@ std::vector<std::string> interfaceAddresses() {
   return out;
 }
 
-// The parts of "/{app}/{stream}/whep[/{id}]" (decoded), or nothing.
-struct WhepPath {
-  std::string stream;
-  std::string id;
-};
-std::optional<WhepPath> parseWhepPath(std::string_view raw) {
-  auto segs = http::decodePathSegments(raw);
-  if (!segs || segs->size() < 3 || segs->size() > 4 || (*segs)[2] != "whep") return std::nullopt;
-  WhepPath p;
-  p.stream = (*segs)[0] + "/" + (*segs)[1];
-  if (segs->size() == 4) p.id = (*segs)[3];
-  return p;
-}
-
 StreamCodecs codecsOf(const MediaInfo* info) {
   StreamCodecs c;
   if (!info) return c;
@@ -89,6 +66,11 @@ StreamCodecs codecsOf(const MediaInfo* info) {
     if (a == Codec::kOpus || a == Codec::kG711A || a == Codec::kG711U) {
       c.audio = a;
       c.audioChannels = info->audio->channels;
+    } else if (a == Codec::kAAC) {
+      // Browsers cannot play AAC: the "webrtc" format transcodes it to Opus 48 kHz stereo, once
+      // per stream (webrtc_muxer.h).
+      c.audio = Codec::kOpus;
+      c.audioChannels = 2;
     }
   }
   return c;
@@ -111,18 +93,39 @@ class WebrtcModule : public ProtocolModule {
       s.error("public_ip", "must be a numeric IP address");
     next.consentTimeoutMs =
         static_cast<uint64_t>(s.integer("consent_timeout_ms", 30000, 5000, 600000));
+    next.iceTcp = s.boolean("ice_tcp", true);
+    next.whipKeyframeMs =
+        static_cast<uint64_t>(s.integer("whip_keyframe_interval_ms", 2000, 500, 60000));
     if (apply) settings_ = next;
   }
 
   Status startWorker(Worker& w, ServerContext& ctx) override {
     ctx_ = &ctx;
-    if (w.index() != 0) return Status::ok();  // one media worker: see media_port.h
-    format_ = ctx.formatIndex("rtsp");
-    if (format_ < 0) return Status::error("webrtc: needs the rtsp module's RTP output");
+    // Every worker owns a media port on the same UDP port (see media_port.h); with port 0 the
+    // others reuse the first one's.
+    if (w.index() != 0) {
+      if (!port_) return Status::ok();
+      ports_[w.index()] = std::make_unique<MediaPort>(w, portList_);
+      portList_[w.index()] = ports_[w.index()].get();
+      if (Status s =
+              ports_[w.index()]->bind(settings_.listenIp + ":" + std::to_string(port_->port()));
+          !s)
+        return s;
+      openIceTcp(w);
+      return Status::ok();
+    }
+    ports_.clear();
+    ports_.resize(ctx.workers.size());
+    portList_.assign(ctx.workers.size(), nullptr);
+    format_ = ctx.formatIndex("webrtc");
+    if (format_ < 0) return Status::error("webrtc: the webrtc output format is not registered");
     auto id = DtlsIdentity::generate(true);
     if (!id) return id.status();
     identity_ = *id;
-    port_ = std::make_unique<MediaPort>(w);
+    sctp_ = SctpStack::acquire();  // usrsctp for the data channels, until the module goes
+    ports_[0] = std::make_unique<MediaPort>(w, portList_);
+    portList_[0] = ports_[0].get();
+    port_ = ports_[0].get();
     if (Status s = port_->bind(settings_.listenIp + ":" + std::to_string(settings_.udpPort)); !s)
       return s;
     if (!settings_.publicIp.empty()) candidates_.push_back(settings_.publicIp);
@@ -135,38 +138,39 @@ class WebrtcModule : public ProtocolModule {
     for (auto& c : candidates_) list += (list.empty() ? "" : ", ") + c;
     spdlog::info("webrtc: WHEP media on UDP port {} (host candidates {}), DTLS fingerprint {}",
                  port_->port(), list, identity_->fingerprint());
+    whip_.start(*port_, identity_,
+                WhipSettings{candidates_, settings_.consentTimeoutMs, settings_.whipKeyframeMs});
+    if (settings_.iceTcp) {
+      iceTcp_ = std::make_unique<IceTcp>(portList_);
+      iceTcpOn_ = true;
+    }
+    openIceTcp(w);
     return Status::ok();
   }
 
+  // ICE-TCP on the TCP port with the media port's number. A fallback: if that port is taken,
+  // WebRTC runs on UDP alone.
+  void openIceTcp(Worker& w) {
+    if (!iceTcp_ || !iceTcpOn_) return;
+    if (Status s = iceTcp_->open(w, settings_.listenIp + ":" + std::to_string(port_->port())); !s) {
+      spdlog::warn("webrtc: no ICE-TCP (TCP port {}): {}", port_->port(), s.message());
+      if (w.index() == 0) iceTcpOn_ = false;
+      return;
+    }
+    if (w.index() == 0) spdlog::info("webrtc: ICE-TCP (passive) on TCP port {}", port_->port());
+  }
+
   void stopWorker(Worker& w) override {
-    if (port_ && &port_->worker() == &w) port_->closeAll();
+    if (port_ && &port_->worker() == &w) whip_.stop();
+    if (iceTcp_) iceTcp_->close(w);
+    if (size_t(w.index()) < ports_.size() && ports_[w.index()]) ports_[w.index()]->closeAll();
   }
 
   // POST /{app}/{stream}/whep
   void offer(http::HttpExchange& ex) {
     if (!ready()) return ex.respond(404, "text/plain", "WebRTC is disabled\n");
-    const http::Request& req = ex.request();
-    auto path = parseWhepPath(req.path);
-    if (!path || !path->id.empty())
-      return ex.respond(404, "text/plain", "expected POST /{app}/{stream}/whep\n");
-    if (!req.header("Content-Type").starts_with("application/sdp"))
-      return ex.respond(415, "text/plain", "the WHEP offer must be Content-Type application/sdp\n");
-    AccessRequest ar;
-    ar.action = AccessRequest::Action::kPlay;
-    ar.stream = path->stream;
-    ar.protocol = "webrtc";
-    ar.peer = ex.peer();
-    ar.clientIp = peerHost(ar.peer);
-    if (auto q = http::parseQuery(req.query))
-      for (auto& p : *q) ar.query[p.key] = p.value;
-    if (auto auth = req.header("Authorization"); auth.starts_with("Bearer "))
-      ar.query.emplace("token", std::string(auth.substr(7)));
-    ex.context().plugins->check(
-        ar, ex.worker(), ex.aliveToken(), [this, &ex, name = path->stream](const Decision& d) {
-          if (d.verdict != Verdict::kContinue)  // deny, or unauthorized (no challenge here)
-            return ex.respond(403, "text/plain", d.reason + "\n");
-          answer(ex, name);
-        });
+    takeOffer(ex, "whep", "WHEP", AccessRequest::Action::kPlay,
+              [this](http::HttpExchange& ex, const std::string& name) { answer(ex, name); });
   }
 
   void answer(http::HttpExchange& ex, const std::string& name) {
@@ -175,37 +179,32 @@ class WebrtcModule : public ProtocolModule {
     MediaInfoPtr info = stream->mediaInfo();
     StreamCodecs codecs = codecsOf(info.get());
     if (codecs.video == Codec::kNone && codecs.audio == Codec::kNone)
-      return ex.respond(406, "text/plain",
-                        "stream " + name +
-                            " has no codec WebRTC can carry yet (H.264, Opus, G.711); "
-                            "AAC-only streams are not playable\n");
+      return ex.respond(
+          406, "text/plain",
+          "stream " + name + " has no codec WebRTC can carry (H.264; Opus, G.711, AAC as Opus)\n");
+    // Sessions are spread over the workers' media ports in turn; the ufrag and the resource id
+    // name the worker (the id for DELETE, the ufrag for STUN: see worker_router.h).
+    MediaPort* port = nextPort();
+    const int worker = port->worker().index();
     WhepSessionParams sp;
-    sp.id = randomToken(16, "0123456789abcdef");
-    sp.stream = name;
-    sp.httpPeer = ex.peer();
-    sp.localUfrag = randomToken(8, kIceChars);
-    sp.localPwd = randomToken(24, kIceChars);
+    static_cast<SessionBasics&>(sp) =
+        newSession(worker, name, ex.peer(), settings_.consentTimeoutMs);
     sp.videoSsrc = randomSsrc();
     sp.audioSsrc = randomSsrc();
-    sp.consentTimeoutMs = settings_.consentTimeoutMs;
-    AnswerParams ap;
-    ap.ufrag = sp.localUfrag;
-    ap.pwd = sp.localPwd;
-    ap.fingerprint = identity_->fingerprint();
-    ap.candidates = candidates_;
-    ap.port = port_->port();
+    AnswerParams ap = answerParamsFor(sp, *identity_, candidates_, port_->port());
+    ap.tcpPort = iceTcpOn_ ? port_->port() : 0;
     ap.videoSsrc = sp.videoSsrc;
     ap.audioSsrc = sp.audioSsrc;
-    ap.sessionId = randomSsrc();
     OfferError err;
     auto n = answerOffer(ex.request().body, codecs, ap, &err);
     if (!n) return ex.respond(err.status, "text/plain", err.reason + "\n");
     sp.negotiated = *n;
+    if (n->dataChannel) sp.sctp = sctp_;
     std::string sdp = n->sdp;
     std::string location = "/" + http::percentEncode(name, true) + "/whep/" + sp.id;
-    // The session lives on the media worker; the browser's first STUN check retries until
-    // it exists there.
-    MediaPort* port = port_.get();
+    std::string id = sp.id;
+    // The session lives on its media port's worker; the browser's first STUN check retries
+    // until it exists there.
     ServerContext* ctx = &ex.context();
     auto identity = identity_;
     int format = format_;
@@ -213,21 +212,17 @@ class WebrtcModule : public ProtocolModule {
       port->add(std::make_unique<WhepSession>(*ctx, port->worker(), *port, std::move(sp), identity,
                                               stream, format));
     });
-    http::ResponseHead head(201);
-    head.contentType("application/sdp")
-        .header("Location", location)
-        .header("ETag", "\"" + location.substr(location.rfind('/') + 1) + "\"")
-        .header("Cache-Control", "no-store");
-    ex.respond(std::move(head), BufferRef::copyOf(sdp), 0, sdp.size());
+    respondAnswer(ex, sdp, location, id);
   }
 
   // DELETE /{app}/{stream}/whep/{id}
   void remove(http::HttpExchange& ex) {
-    auto path = parseWhepPath(ex.request().path);
+    auto path = parseResourcePath(ex.request().path, "whep");
     if (!ready() || !path || path->id.empty())
       return ex.respond(404, "text/plain", "no such WHEP session\n");
+    MediaPort* port = portOfId(path->id);
+    if (!port) return ex.respond(404, "text/plain", "no such WHEP session\n");
     auto reply = ex.defer();
-    MediaPort* port = port_.get();
     port->worker().run([port, reply, id = path->id] {
       if (port->close(id, "DELETE by the client"))
         reply(200, "text/plain", "session " + id + " ended\n");
@@ -243,28 +238,56 @@ class WebrtcModule : public ProtocolModule {
     ex.respond(std::move(head), BufferRef(), 0, 0);
   }
 
-  void page(http::HttpExchange& ex) {
-    if (!ready()) return ex.respond(404, "text/plain", "WebRTC is disabled\n");
-    ex.respond(200, "text/html; charset=utf-8", playerPage());
+  WhipEndpoint& whip() { return whip_; }
+  // PATCH /{app}/{stream}/whep/{id}: trickle ICE (trickle.h).
+  void patchWhep(http::HttpExchange& ex) {
+    auto path = parseResourcePath(ex.request().path, "whep");
+    webrtc::patchWhep(ex, ready() && path && !path->id.empty() ? portOfId(path->id) : nullptr,
+                      path ? path->id : std::string());
   }
+
+  void page(http::HttpExchange& ex) { servePage(ex, ready(), playerPage()); }
 
  private:
   bool ready() const { return settings_.enabled && port_ && identity_; }
+
+  MediaPort* nextPort() {
+    size_t n = portList_.size();
+    for (size_t i = 0; i < n; ++i) {
+      MediaPort* p = portList_[nextPort_.fetch_add(1, std::memory_order_relaxed) % n];
+      if (p) return p;
+    }
+    return port_;
+  }
+  // The port whose worker a resource id names (its first two hex digits), or null.
+  MediaPort* portOfId(const std::string& id) {
+    if (id.size() < 2 || !std::isxdigit(uint8_t(id[0])) || !std::isxdigit(uint8_t(id[1])))
+      return nullptr;
+    size_t w = std::stoul(id.substr(0, 2), nullptr, 16);
+    return w < portList_.size() ? portList_[w] : nullptr;
+  }
 
   WebrtcSettings settings_;
   ServerContext* ctx_ = nullptr;
   int format_ = -1;
   std::shared_ptr<const DtlsIdentity> identity_;
-  std::unique_ptr<MediaPort> port_;
+  std::shared_ptr<SctpStack> sctp_;
+  // One media port per worker, by worker index; port_ is the first (its number is the answer's).
+  std::vector<std::unique_ptr<MediaPort>> ports_;
+  std::vector<MediaPort*> portList_;
+  MediaPort* port_ = nullptr;
+  std::unique_ptr<IceTcp> iceTcp_;
+  bool iceTcpOn_ = false;
+  std::atomic<size_t> nextPort_{0};
   std::vector<std::string> candidates_;
+  WhipEndpoint whip_;
 };
 
 bool isWhepPath(std::string_view p) {
-  return p.ends_with("/whep");
+  return isEndpointPath(p, "whep");
 }
 bool isWhepResource(std::string_view p) {
-  size_t at = p.rfind("/whep/");
-  return at != std::string_view::npos && at > 0 && at + 6 < p.size();
+  return isResourcePath(p, "whep");
 }
 // "/{app}/{stream}/": exactly two non-empty segments and a trailing slash.
 bool isPlayerPage(std::string_view p) {
@@ -288,7 +311,40 @@ void registerWebrtcModule(ModuleRegistry& registry) {
     http->addRoute({"DELETE"}, webrtc::isWhepResource,
                    [m](http::HttpExchange& ex) { m->remove(ex); });
     http->addRoute({"GET"}, webrtc::isPlayerPage, [m](http::HttpExchange& ex) { m->page(ex); });
+    // WHIP ingest and trickle ICE (whip_endpoint.h).
+    webrtc::WhipEndpoint* whip = &m->whip();
+    http->addRoute({"POST"}, webrtc::isWhipPath,
+                   [whip](http::HttpExchange& ex) { whip->offer(ex); });
+    http->addRoute({"OPTIONS"}, webrtc::isWhipPath,
+                   [whip](http::HttpExchange& ex) { whip->options(ex); });
+    http->addRoute({"DELETE"}, webrtc::isWhipResource,
+                   [whip](http::HttpExchange& ex) { whip->remove(ex); });
+    http->addRoute({"PATCH"}, webrtc::isWhipResource,
+                   [whip](http::HttpExchange& ex) { whip->patch(ex); });
+    http->addRoute({"PATCH"}, webrtc::isWhepResource,
+                   [m](http::HttpExchange& ex) { m->patchWhep(ex); });
+    http->addRoute({"GET"}, webrtc::isPublishPage,
+                   [whip](http::HttpExchange& ex) { whip->page(ex); });
   }
+  // The "webrtc" output format: the rtsp format's RTP packets, with AAC transcoded to Opus.
+  auto counters = std::make_shared<webrtc::TranscoderCounters>();
+  registry.addOutputFormat(
+      {"webrtc", [counters] { return std::make_unique<webrtc::WebrtcMuxer>(counters); },
+       [counters] {
+         return "# HELP xueliang_webrtc_transcoders Streams whose AAC is being transcoded to "
+                "Opus for WebRTC viewers (one per stream, however many viewers).\n"
+                "# TYPE xueliang_webrtc_transcoders gauge\nxueliang_webrtc_transcoders " +
+                std::to_string(counters->live.load()) +
+                "\n# HELP xueliang_webrtc_transcoders_started_total AAC to Opus transcoders "
+                "started.\n# TYPE xueliang_webrtc_transcoders_started_total counter\n"
+                "xueliang_webrtc_transcoders_started_total " +
+                std::to_string(counters->created.load()) +
+                "\n# HELP xueliang_webrtc_transcode_errors_total AAC frames skipped as "
+                "undecodable.\n# TYPE xueliang_webrtc_transcode_errors_total counter\n"
+                "xueliang_webrtc_transcode_errors_total " +
+                std::to_string(counters->errors.load()) + "\n";
+       },
+       /*coalesceAudio=*/false, /*releaseWhenIdle=*/true});
   registry.addProtocol(std::move(module));
 }
 

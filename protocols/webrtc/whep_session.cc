@@ -1,7 +1,5 @@
 #include "webrtc/whep_session.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <spdlog/spdlog.h>
 
 #include <cstring>
@@ -14,27 +12,6 @@ namespace {
 
 constexpr size_t kBytesPerTick = 64 * 1024;  // pacing of the joining GOP: ~13 MB/s
 constexpr uint64_t kTickMs = 5;
-
-std::string addressText(const UdpAddress& a) {
-  char ip[INET6_ADDRSTRLEN] = "?";
-  int port = 0;
-  if (a.addr.ss_family == AF_INET) {
-    auto* s = reinterpret_cast<const sockaddr_in*>(&a.addr);
-    inet_ntop(AF_INET, &s->sin_addr, ip, sizeof ip);
-    port = ntohs(s->sin_port);
-    return std::string(ip) + ":" + std::to_string(port);
-  }
-  if (a.addr.ss_family == AF_INET6) {
-    auto* s = reinterpret_cast<const sockaddr_in6*>(&a.addr);
-    inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof ip);
-    port = ntohs(s->sin6_port);
-  }
-  return "[" + std::string(ip) + "]:" + std::to_string(port);
-}
-
-bool sameAddress(const UdpAddress& a, const UdpAddress& b) {
-  return a.len == b.len && std::memcmp(&a.addr, &b.addr, a.len) == 0;
-}
 
 // Our SSRC in every sender report and SDES chunk of a compound RTCP packet (RFC 3550 §6.4.1,
 // §6.5): the shared packets carry the stream's SSRC.
@@ -62,14 +39,10 @@ WhepSession::WhepSession(ServerContext& ctx, Worker& worker, WhepRouter& router,
       format_(format),
       sessionId_(ctx.sessionsOf(worker).nextId()),
       startMs_(worker.nowMs()),
-      lastConsentMs_(worker.nowMs()),
-      dtls_(std::move(identity),
-            [this](std::span<const uint8_t> d) {
-              if (!havePeer_) return;
-              iovec v{const_cast<uint8_t*>(d.data()), d.size()};
-              router_.socket().sendEach(peer_, std::span<const iovec>(&v, 1));
-              bytesOut_ += d.size();
-            }),
+      transport_(
+          p_.id, p_.localPwd, p_.negotiated.remoteFingerprint, std::move(identity), worker.nowMs(),
+          [this](const UdpAddress& to, std::span<const iovec> d) { return sendOut(to, d); },
+          [this](const UdpAddress* before) { router_.peerChanged(*this, before); }),
       limits_(ctx.viewerLimits()) {
   std::mt19937 rng(std::random_device{}());
   tracks_[0] = {p_.negotiated.videoPayloadType, p_.videoSsrc, static_cast<uint16_t>(rng())};
@@ -82,91 +55,115 @@ WhepSession::~WhepSession() = default;
 
 void WhepSession::start() {
   ctx_.sessionsOf(worker_).add(this);
+  transport_.dtls().setDataHandler([this](std::span<const uint8_t> d) {
+    if (events_) events_->feed(d);
+  });
   spdlog::info("webrtc {}: WHEP viewer of {} from {} (video pt {}, audio pt {})", p_.id, p_.stream,
                p_.httpPeer, tracks_[0].payloadType, tracks_[1].payloadType);
 }
 
 void WhepSession::onBindingRequest(const StunMessage& m, const UdpAddress& from) {
   if (closed_) return;
-  lastConsentMs_ = worker_.nowMs();
-  auto reply =
-      bindingSuccess(m.transactionId, reinterpret_cast<const sockaddr*>(&from.addr), p_.localPwd);
-  iovec v{reply.data(), reply.size()};
-  router_.socket().sendEach(from, std::span<const iovec>(&v, 1));
-  // The controlling browser nominates the pair it will use (RFC 8445 §8.1.1); before that, the
-  // first checked address is good enough to answer DTLS on.
-  if (!havePeer_ || (m.useCandidate && !sameAddress(from, peer_))) {
-    UdpAddress before = peer_;
-    bool had = havePeer_;
-    peer_ = from;
-    havePeer_ = true;
-    router_.peerChanged(*this, had ? &before : nullptr);
-    spdlog::debug("webrtc {}: peer {}{}", p_.id, addressText(from),
-                  m.useCandidate ? " (nominated)" : "");
-  }
+  transport_.onBindingRequest(m, from, worker_.nowMs());
 }
 
 void WhepSession::onDtls(ByteSpan d, const UdpAddress& from) {
   if (closed_) return;
   bytesIn_ += d.size();
-  // The browser runs DTLS on the pair it selected: answer (and later send media) there.
-  if (!havePeer_ || !sameAddress(from, peer_)) {
-    UdpAddress before = peer_;
-    bool had = havePeer_;
-    peer_ = from;
-    havePeer_ = true;
-    router_.peerChanged(*this, had ? &before : nullptr);
-  }
-  if (Status s = dtls_.feed(d); !s) return close(s.message());
-  if (dtls_.connected() && !srtpOut_) onConnected();
+  const bool keyed = transport_.keyed();
+  if (Status s = transport_.onDtls(d, from); !s) return close(s.message());
+  if (!keyed && transport_.keyed()) onConnected();
 }
 
 void WhepSession::onConnected() {
-  // RFC 8122 §5: the certificate must be the one the offer's a=fingerprint names.
-  std::string fp = dtls_.peerFingerprint();
-  if (fp.empty() || fp != p_.negotiated.remoteFingerprint)
-    return close("DTLS certificate does not match the offer's fingerprint");
-  auto keys = dtls_.srtpKeys();
-  if (!keys) return close(keys.message());
-  auto out = SrtpSession::create(keys->profile, keys->local, SrtpSession::Direction::kOutbound);
-  auto in = SrtpSession::create(keys->profile, keys->remote, SrtpSession::Direction::kInbound);
-  if (!out) return close(out.message());
-  if (!in) return close(in.message());
-  srtpOut_ = std::move(*out);
-  srtpIn_ = std::move(*in);
-  spdlog::info(
-      "webrtc {}: DTLS connected with {} ({}), playing {}", p_.id, addressText(peer_),
-      keys->profile == SrtpProfile::kAeadAes128Gcm ? "AEAD_AES_128_GCM" : "AES_CM_128_HMAC_SHA1_80",
-      p_.stream);
+  spdlog::info("webrtc {}: DTLS connected with {} ({}), playing {}", p_.id,
+               addressText(*transport_.peer()), transport_.profileName(), p_.stream);
   attached_ = true;
+  congestion_.start(worker_.nowMs());
   stream_->attach(this, format_, worker_);
+  if (p_.sctp && p_.negotiated.dataChannel) {
+    StreamEvents::Params ep;
+    ep.id = p_.id;
+    ep.remotePort = static_cast<uint16_t>(p_.negotiated.sctpPort);
+    events_ = std::make_unique<StreamEvents>(p_.sctp, worker_, stream_, ep,
+                                             [this](std::span<const uint8_t> packet) {
+                                               if (Status s = transport_.dtls().write(packet); !s)
+                                                 spdlog::debug("webrtc {}: {}", p_.id, s.message());
+                                             });
+    if (Status s = events_->start(worker_.nowMs()); !s) {
+      spdlog::warn("webrtc {}: data channel: {}", p_.id, s.message());
+      events_.reset();
+    }
+  }
 }
 
 void WhepSession::onRtcp(ByteSpan packet) {
-  if (closed_ || !srtpIn_) return;
+  if (closed_ || !transport_.keyed()) return;
   bytesIn_ += packet.size();
   if (packet.size() > WhepRouter::kSlotSize) return;
   rtcpIn_.assign(packet.begin(), packet.end());
-  auto n = srtpIn_->unprotectRtcp(rtcpIn_.data(), rtcpIn_.size());
+  auto n = transport_.srtpIn()->unprotectRtcp(rtcpIn_.data(), rtcpIn_.size());
   if (!n) return;
-  feedback_.nacked.clear();
-  feedback_.nackSsrcs.clear();
-  feedback_.keyframeSsrcs.clear();
+  feedback_.clear();
   if (Status s = readFeedback(ByteSpan(rtcpIn_.data(), *n), feedback_); !s)
     spdlog::debug("webrtc {}: {}", p_.id, s.message());
-  if (!feedback_.keyframeSsrcs.empty()) {
-    plis_ += feedback_.keyframeSsrcs.size();
-    spdlog::debug("webrtc {}: keyframe request (PLI/FIR); keyframes follow the stream's GOP",
-                  p_.id);
-  }
+  onCongestionFeedback(feedback_);
   if (!feedback_.nacked.empty()) {
     nacks_ += feedback_.nacked.size();
     retransmit(feedback_);
   }
 }
 
+const std::pair<TcpPath*, UdpAddress>* WhepSession::tcpFor(const UdpAddress& to) const {
+  for (const auto& t : tcp_)
+    if (sameAddress(to, t.second)) return &t;
+  return nullptr;
+}
+
+size_t WhepSession::sendOut(const UdpAddress& to, std::span<const iovec> datagrams) {
+  if (!tcp_.empty())
+    if (auto* t = tcpFor(to)) return t->first->send(datagrams);
+  return router_.socket().sendEach(to, datagrams);
+}
+
+void WhepSession::useTcp(TcpPath* path, const UdpAddress& address) {
+  constexpr size_t kMaxTcpPaths = 8;  // candidate pairs a browser checks
+  if (tcp_.size() == kMaxTcpPaths) {
+    TcpPath* oldest = tcp_.front().first;
+    tcp_.erase(tcp_.begin());
+    oldest->sessionGone();
+  }
+  tcp_.emplace_back(path, address);
+}
+
+void WhepSession::tcpGone(TcpPath* path) {
+  std::erase_if(tcp_, [path](const auto& t) { return t.first == path; });
+}
+
+void WhepSession::onCongestionFeedback(const Feedback& fb) {
+  const uint64_t now = worker_.nowMs();
+  if (fb.haveRemb) congestion_.onEstimate(fb.rembBps, now);
+  if (fb.keyframeSsrcs.empty()) return;
+  plis_ += fb.keyframeSsrcs.size();
+  // The origin is asked too (rate-limited per stream); this viewer restarts at once.
+  stream_->requestKeyframe();
+  if (congestion_.onKeyframeRequest(now)) restart();
+}
+
+void WhepSession::restart() {
+  if (!attached_ || closed_) return;
+  // Rejoining hands the viewer the cached GOP from its keyframe (onJoin); what was queued from
+  // the broken one is useless to a decoder that lost its reference.
+  stream_->detach(this, format_, worker_);
+  queue_.clear();
+  queuedBytes_ = 0;
+  waitKey_ = true;
+  stream_->attach(this, format_, worker_);
+  spdlog::debug("webrtc {}: keyframe request: restarted on the cached keyframe", p_.id);
+}
+
 void WhepSession::retransmit(const Feedback& fb) {
-  if (!havePeer_ || tracks_[0].payloadType < 0) return;
+  if (!transport_.peer() || tracks_[0].payloadType < 0) return;
   size_t slots = 0;
   uint8_t* scratch = router_.scratch(slots);
   rtpIov_.clear();
@@ -207,7 +204,7 @@ size_t WhepSession::rewriteRtp(const BufferRef& b, uint8_t channel, size_t k, ui
     out[1] = static_cast<uint8_t>((out[1] & 0x80) | t.payloadType);
     rtp::putBe16(out + 2, seq);
     rtp::putBe32(out + 8, t.ssrc);
-    auto n = srtpOut_->protectRtp(out, len);
+    auto n = transport_.srtpOut()->protectRtp(out, len);
     return n ? *n : 0;
   }
   return 0;
@@ -222,16 +219,22 @@ void WhepSession::onBatch(const MuxedBatch& b) {
 }
 
 void WhepSession::onStreamEnd() {
+  // With a data channel, the browser hears stream_end before the session closes.
+  if (!closed_ && events_ && events_->streamEnded([this] { close("stream ended"); })) return;
   close("stream ended");
 }
 
 void WhepSession::deliver(const MuxedBatch& b) {
-  if (closed_ || !srtpOut_) return;
+  if (closed_ || !transport_.keyed()) return;
   if (tracks_[b.kind == MediaKind::kVideo ? 0 : 1].payloadType < 0) return;
   // The back-pressure policy of DESIGN.md §4.6 for a datagram viewer: video starts and resumes
   // on a keyframe, nothing is queued beyond the byte watermark.
   if (!b.config && b.kind == MediaKind::kVideo) {
     if (waitKey_ && !b.key) {
+      ++drops_;
+      return;
+    }
+    if (!congestion_.admit(b.key, worker_.nowMs())) {  // the link cannot carry this GOP
       ++drops_;
       return;
     }
@@ -273,7 +276,7 @@ void WhepSession::drain() {
 }
 
 void WhepSession::send(const MuxedBatch& b) {
-  if (!havePeer_) return;
+  if (!transport_.peer()) return;
   size_t slots = 0;
   uint8_t* scratch = router_.scratch(slots);
   rtpIov_.clear();
@@ -299,12 +302,12 @@ void WhepSession::send(const MuxedBatch& b) {
     Result<size_t> n = size_t(0);
     if (channel & 1) {
       rewriteRtcpSsrc(out, len, t.ssrc);
-      n = srtpOut_->protectRtcp(out, len);
+      n = transport_.srtpOut()->protectRtcp(out, len);
     } else {
       out[1] = static_cast<uint8_t>((out[1] & 0x80) | t.payloadType);
       rtp::putBe16(out + 2, t.seq++);
       rtp::putBe32(out + 8, t.ssrc);
-      n = srtpOut_->protectRtp(out, len);
+      n = transport_.srtpOut()->protectRtp(out, len);
     }
     if (!n) {
       spdlog::warn("webrtc {}: {}", p_.id, n.message());
@@ -322,7 +325,7 @@ void WhepSession::send(const MuxedBatch& b) {
 
 void WhepSession::flush(std::vector<iovec>& iov, bool video) {
   if (iov.empty()) return;
-  size_t sent = router_.socket().sendEach(peer_, iov);
+  size_t sent = sendOut(*transport_.peer(), iov);
   for (size_t i = 0; i < sent; ++i) bytesOut_ += iov[i].iov_len;
   packetsOut_ += sent;
   if (sent < iov.size()) {  // the socket buffer is full: this frame is damaged
@@ -335,10 +338,9 @@ void WhepSession::flush(std::vector<iovec>& iov, bool video) {
 
 void WhepSession::tick(uint64_t now) {
   if (closed_) return;
-  if (now - lastConsentMs_ > p_.consentTimeoutMs)
-    return close("no ICE consent (STUN) for " + std::to_string((now - lastConsentMs_) / 1000) +
-                 " s");
-  dtls_.onTimer();
+  if (Status s = transport_.tick(now, p_.consentTimeoutMs); !s) return close(s.message());
+  if (attached_) congestion_.setStreamBitrate(uint64_t(stream_->stats().bitrateKbps * 1000));
+  if (events_) events_->tick(now);
 }
 
 void WhepSession::close(const std::string& why) {
@@ -346,10 +348,13 @@ void WhepSession::close(const std::string& why) {
   closed_ = true;
   spdlog::info(
       "webrtc {}: closed ({}); {} packets, {} bytes out, {} drops, {} NACKed, {} resent, {} "
-      "PLI/FIR",
-      p_.id, why, packetsOut_, bytesOut_, drops_, nacks_, retransmits_, plis_);
+      "PLI/FIR ({} restarts), {} frames skipped for the link's estimate",
+      p_.id, why, packetsOut_, bytesOut_ + transport_.bytesOut(), drops_, nacks_, retransmits_,
+      plis_, congestion_.restarts(), congestion_.skipped());
   if (attached_) stream_->detach(this, format_, worker_);
   attached_ = false;
+  events_.reset();
+  for (auto& t : std::exchange(tcp_, {})) t.first->sessionGone();
   timer_.reset();
   queue_.clear();
   for (SentFrame& f : sent_) f = {};
@@ -359,16 +364,10 @@ void WhepSession::close(const std::string& why) {
 }
 
 SessionInfo WhepSession::info() const {
-  SessionInfo i;
-  i.id = sessionId_;
-  i.protocol = "webrtc";
-  i.role = "viewer";
-  i.stream = p_.stream;
-  i.peer = havePeer_ ? addressText(peer_) : p_.httpPeer;
-  i.bytesIn = bytesIn_;
-  i.bytesOut = bytesOut_;
-  i.drops = drops_;
-  i.ageSec = (worker_.nowMs() - startMs_) / 1000.0;
+  SessionInfo i = sessionInfo(sessionId_, "viewer", p_, transport_, bytesIn_, bytesOut_, drops_,
+                              (worker_.nowMs() - startMs_) / 1000.0);
+  const UdpAddress* peer = transport_.peer();
+  if (peer && tcpFor(*peer)) i.peer = "tcp:" + i.peer;  // ICE-TCP
   return i;
 }
 

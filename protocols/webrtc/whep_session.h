@@ -5,6 +5,8 @@
 // and per viewer only the payload type, SSRC and sequence number are rewritten before SRTP
 // protection, sent in batches with sendmmsg. Sessions live on the media worker that owns the
 // UDP socket (see WhepRouter).
+// An offer with a data channel gets SCTP over the same DTLS and the stream's events on it
+// (stream_events.h).
 #pragma once
 
 #include <array>
@@ -14,11 +16,11 @@
 #include <string>
 #include <vector>
 
-#include "webrtc/dtls.h"
+#include "webrtc/congestion_control.h"
+#include "webrtc/peer_transport.h"
 #include "webrtc/rtcp_feedback.h"
 #include "webrtc/sdp_answer.h"
-#include "webrtc/srtp.h"
-#include "webrtc/stun.h"
+#include "webrtc/stream_events.h"
 #include "xueliang/protocol.h"
 #include "xueliang/udp.h"
 
@@ -28,6 +30,16 @@ class WhepSession;
 
 // What sessions need from the module on their worker: the socket, a shared send scratch and
 // the routing tables (by ufrag, id and peer address).
+// A framed TCP connection to the browser (ICE-TCP, ice_tcp.h), on the session's worker.
+class TcpPath {
+ public:
+  virtual ~TcpPath() = default;
+  // As UdpSocket::sendEach: how many datagrams were taken (0 when the connection is backed up).
+  virtual size_t send(std::span<const iovec> datagrams) = 0;
+  // The session ended: the connection closes.
+  virtual void sessionGone() = 0;
+};
+
 class WhepRouter {
  public:
   virtual ~WhepRouter() = default;
@@ -40,16 +52,12 @@ class WhepRouter {
   virtual void release(WhepSession& s) = 0;
 };
 
-struct WhepSessionParams {
-  std::string id;  // resource id in the Location URL
-  std::string stream;
-  std::string httpPeer;  // who POSTed the offer
-  std::string localUfrag;
-  std::string localPwd;
+struct WhepSessionParams : SessionBasics {
   Negotiated negotiated;
   uint32_t videoSsrc = 0;
   uint32_t audioSsrc = 0;
-  uint64_t consentTimeoutMs = 30000;
+  // usrsctp, when the offer has a data channel (negotiated.dataChannel): stream events on it.
+  std::shared_ptr<SctpStack> sctp;
 };
 
 class WhepSession : public Viewer, public Session {
@@ -60,7 +68,7 @@ class WhepSession : public Viewer, public Session {
 
   void start();
   const WhepSessionParams& params() const { return p_; }
-  const UdpAddress* peer() const { return havePeer_ ? &peer_ : nullptr; }
+  const UdpAddress* peer() const { return transport_.peer(); }
 
   // A Binding request whose USERNAME named this session and whose MESSAGE-INTEGRITY verified.
   void onBindingRequest(const StunMessage& m, const UdpAddress& from);
@@ -68,6 +76,9 @@ class WhepSession : public Viewer, public Session {
   void onDtls(ByteSpan datagram, const UdpAddress& from);
   void onRtcp(ByteSpan packet);  // SRTCP from the browser (receiver reports, NACK, PLI)
   void close(const std::string& why);
+  // ICE-TCP: datagrams for `address` (the connection's peer) go through `path` from now on.
+  void useTcp(TcpPath* path, const UdpAddress& address);
+  void tcpGone(TcpPath* path);
 
   // Viewer
   void onJoin(const BufferRef& header, const std::vector<MuxedBatch>& gop) override;
@@ -102,12 +113,7 @@ class WhepSession : public Viewer, public Session {
   int format_;
   uint64_t sessionId_;
   uint64_t startMs_;
-  uint64_t lastConsentMs_;
-  bool havePeer_ = false;
-  UdpAddress peer_;
-  DtlsTransport dtls_;
-  std::unique_ptr<SrtpSession> srtpOut_;
-  std::unique_ptr<SrtpSession> srtpIn_;
+  PeerTransport transport_;  // ICE-lite, consent, DTLS-SRTP
   bool attached_ = false;
   bool closed_ = false;
   Track tracks_[2];  // video, audio: the rtsp output's track numbering
@@ -131,6 +137,16 @@ class WhepSession : public Viewer, public Session {
   std::vector<uint8_t> rtcpIn_;  // scratch for unprotecting received SRTCP
   uint64_t bytesIn_ = 0, bytesOut_ = 0, drops_ = 0, packetsOut_ = 0;
   uint64_t nacks_ = 0, retransmits_ = 0, plis_ = 0;
+  // REMB and PLI/FIR handling (congestion_control.h); restart() rejoins on the cached keyframe.
+  void onCongestionFeedback(const Feedback& fb);
+  void restart();
+  ViewerCongestion congestion_;
+  // Sends to `to` over the ICE-TCP connection if it is that connection's peer, else over UDP.
+  size_t sendOut(const UdpAddress& to, std::span<const iovec> datagrams);
+  // ICE-TCP connections (a browser opens one per candidate pair it checks) and their peers.
+  std::vector<std::pair<TcpPath*, UdpAddress>> tcp_;
+  const std::pair<TcpPath*, UdpAddress>* tcpFor(const UdpAddress& to) const;
+  std::unique_ptr<StreamEvents> events_;  // the data channel, if negotiated
 };
 
 }  // namespace xl::webrtc

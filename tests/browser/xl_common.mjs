@@ -2,7 +2,7 @@
 // polling, config sections for a test server, and starting the real server binary.
 //
 // Env: XUELIANG_BIN (default build/xueliang), CHROMIUM (default /usr/bin/chromium).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -21,15 +21,24 @@ export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, HOST, () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
+// A port nobody listens on, never one this process handed out before: the kernel may give the
+// same ephemeral port to two listen(0) calls once the first socket is closed.
+const givenPorts = new Set();
+export async function freePort() {
+  for (;;) {
+    const port = await new Promise((resolve, reject) => {
+      const s = net.createServer();
+      s.once('error', reject);
+      s.listen(0, HOST, () => {
+        const { port } = s.address();
+        s.close(() => resolve(port));
+      });
     });
-  });
+    if (!givenPorts.has(port)) {
+      givenPorts.add(port);
+      return port;
+    }
+  }
 }
 
 // Polls fn until it returns something truthy (returned) or timeoutMs passes (throws).
@@ -113,4 +122,83 @@ export async function startPageServer(files) {
   });
   await new Promise((r) => server.listen(0, HOST, r));
   return { server, origin: `http://${HOST}:${server.address().port}` };
+}
+
+// Fails the test at once, with the fix named, when the server binary or Chromium is missing.
+export function assertTools() {
+  if (!fs.existsSync(SERVER_BIN))
+    throw new Error(`xueliang binary not found at ${SERVER_BIN} (set XUELIANG_BIN)`);
+  if (!fs.existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} missing: run scripts/install-browser-deps.sh`);
+}
+
+// A camera-like clip made with ffmpeg from testsrc2 (H.264 without B-frames, video only) at
+// S.dir/camera.mp4; returns its path. `x264` holds the profile/preset/GOP arguments.
+export function makeCameraClip(S, size, rate, seconds, x264) {
+  const clip = path.join(S.dir, 'camera.mp4');
+  const ff = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi',
+    '-i', `testsrc2=size=${size}:rate=${rate}`, '-t', String(seconds),
+    '-c:v', 'libx264', ...x264, '-bf', '0', '-pix_fmt', 'yuv420p', clip]);
+  if (ff.status !== 0) throw new Error(`ffmpeg could not make the clip: ${ff.stderr}`);
+  return clip;
+}
+
+// Config lines of a looping file source.
+export const fileSource = (name, file) =>
+  ['[[sources]]', `name = "${name}"`, `file = ${JSON.stringify(file)}`, 'loop = true', ''];
+
+// Starts the server for a WebRTC test: free RTMP, RTSP (UDP on free ports) and HTTP ports in
+// S.rtmpPort, S.rtspPort, S.httpPort, then the [webrtc] section's `webrtc` lines and `extra`
+// (plugins, sources; a function of S when they name those ports). Sets S.base to the HTTP
+// origin. XL_LOG_LEVEL overrides the log level.
+export async function startWebrtcServer(S, writtenBy, webrtc, extra = []) {
+  S.httpPort = await freePort();
+  S.rtmpPort = await freePort();
+  S.rtspPort = await freePort();
+  startServer(S, [
+    `# written by tests/browser/${writtenBy}`,
+    'workers = 2',
+    `log_level = "${process.env.XL_LOG_LEVEL || 'info'}"`,
+    '',
+    '[rtmp]', `listen = "${HOST}:${S.rtmpPort}"`, '',
+    '[rtsp]', `listen = "${HOST}:${S.rtspPort}"`, 'udp_rtp_port = 0', 'udp_rtcp_port = 0', '',
+    '[http]', `listen = "${HOST}:${S.httpPort}"`, '',
+    '[webrtc]', ...webrtc, '',
+    ...(typeof extra === 'function' ? extra(S) : extra),
+  ].join('\n'));
+  S.base = `http://${HOST}:${S.httpPort}`;
+}
+
+// Polls `ready` (errors count as not ready) until it is truthy; fails at once with the server's
+// log if the server has exited.
+export async function untilServerReady(S, what, timeoutMs, ready, intervalMs = 200) {
+  return until(what, timeoutMs, async () => {
+    if (S.exited) throw new Error(`xueliang exited early ${JSON.stringify(S.exited)}:\n${serverLogTail(S)}`);
+    try { return await ready(); } catch { return false; }
+  }, intervalMs);
+}
+
+// Whether the stream list names every one of `names`.
+export async function streamsListed(S, ...names) {
+  const r = await fetch(`${S.base}/api/v1/streams`);
+  const t = r.ok ? await r.text() : '';
+  return names.every((n) => t.includes(n));
+}
+
+// The webrtc entries of /api/v1/sessions.
+export async function webrtcSessions(S) {
+  const j = await (await fetch(`${S.base}/api/v1/sessions`)).json();
+  return (Array.isArray(j) ? j : j.sessions || []).filter((s) => s.protocol === 'webrtc');
+}
+
+// The end of a test file: closes the browser, stops the server (SIGKILL after 3 s) and names the
+// directory kept for inspection.
+export async function stopAll(S) {
+  if (S.browser) await S.browser.close().catch(() => {});
+  if (S.server && !S.exited) {
+    S.server.kill('SIGTERM');
+    const r = await Promise.race([S.serverExit, sleep(3000).then(() => null)]);
+    if (!r) { S.server.kill('SIGKILL'); await S.serverExit; }
+  }
+  if (S.dir) console.log(`# artifacts: ${S.dir} (config, server log)`);
 }

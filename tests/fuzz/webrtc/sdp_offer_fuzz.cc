@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "fuzz_answer_params.h"
 #include "webrtc/sdp_answer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -14,12 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   codecs.profileIdc = 0x64;
   codecs.audio = xl::Codec::kOpus;
   codecs.audioChannels = 2;
-  AnswerParams p;
-  p.ufrag = "abcd";
-  p.pwd = "abcdefghijklmnopqrstuvwx";
-  p.fingerprint = "AA:BB";
-  p.candidates = {"127.0.0.1"};
-  p.port = 8189;
+  AnswerParams p = fuzzAnswerParams();
   OfferError err;
   auto n = answerOffer(text, codecs, p, &err);
   if (!n) {

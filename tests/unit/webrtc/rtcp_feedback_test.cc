@@ -4,22 +4,13 @@
 
 #include <vector>
 
+#include "rtcp_packets.h"
+
 namespace xl::webrtc {
 namespace {
 
-void put32(std::vector<uint8_t>& v, uint32_t x) {
-  for (int s = 24; s >= 0; s -= 8) v.push_back(static_cast<uint8_t>(x >> s));
-}
-
-// A feedback packet (RFC 4585 §6.1) with `fci` after sender and media SSRC.
-std::vector<uint8_t> fb(uint8_t fmt, uint8_t type, uint32_t media, std::vector<uint8_t> fci) {
-  std::vector<uint8_t> p = {static_cast<uint8_t>(0x80 | fmt), type, 0,
-                            static_cast<uint8_t>(2 + fci.size() / 4)};
-  put32(p, 0x01020304);
-  put32(p, media);
-  p.insert(p.end(), fci.begin(), fci.end());
-  return p;
-}
+using test::fb;
+using test::put32;
 
 TEST(RtcpFeedback, GenericNackPidAndBitmask) {
   // PID 65534, BLP bits 0 and 2: 65534, 65535, 1 (wrapping).

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "answer_params.h"
 #include "test_data.h"
 
 namespace xl::webrtc {
@@ -10,15 +11,7 @@ namespace {
 using test::readSample;
 
 AnswerParams params() {
-  AnswerParams p;
-  p.ufrag = "srvufrag";
-  p.pwd = "serverpasswordserverpass";
-  p.fingerprint = "AA:BB:CC";
-  p.candidates = {"127.0.0.1", "203.0.113.7"};
-  p.port = 8189;
-  p.videoSsrc = 1111;
-  p.audioSsrc = 2222;
-  return p;
+  return test::answerParams({"127.0.0.1", "203.0.113.7"}, 2222);
 }
 
 StreamCodecs h264(uint8_t profile, Codec audio = Codec::kNone) {

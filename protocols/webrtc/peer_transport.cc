@@ -1,0 +1,123 @@
+#include "webrtc/peer_transport.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+
+namespace xl::webrtc {
+
+std::string addressText(const UdpAddress& a) {
+  char ip[INET6_ADDRSTRLEN] = "?";
+  int port = 0;
+  if (a.addr.ss_family == AF_INET) {
+    auto* s = reinterpret_cast<const sockaddr_in*>(&a.addr);
+    inet_ntop(AF_INET, &s->sin_addr, ip, sizeof ip);
+    port = ntohs(s->sin_port);
+    return std::string(ip) + ":" + std::to_string(port);
+  }
+  if (a.addr.ss_family == AF_INET6) {
+    auto* s = reinterpret_cast<const sockaddr_in6*>(&a.addr);
+    inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof ip);
+    port = ntohs(s->sin6_port);
+  }
+  return "[" + std::string(ip) + "]:" + std::to_string(port);
+}
+
+bool sameAddress(const UdpAddress& a, const UdpAddress& b) {
+  return a.len == b.len && std::memcmp(&a.addr, &b.addr, a.len) == 0;
+}
+
+PeerTransport::PeerTransport(std::string id, std::string localPwd, std::string remoteFingerprint,
+                             std::shared_ptr<const DtlsIdentity> identity, uint64_t nowMs,
+                             Send send, PeerChanged peerChanged)
+    : id_(std::move(id)),
+      localPwd_(std::move(localPwd)),
+      remoteFingerprint_(std::move(remoteFingerprint)),
+      send_(std::move(send)),
+      peerChanged_(std::move(peerChanged)),
+      lastConsentMs_(nowMs),
+      dtls_(std::move(identity), [this](std::span<const uint8_t> d) {
+        if (!havePeer_) return;
+        iovec v{const_cast<uint8_t*>(d.data()), d.size()};
+        send_(peer_, std::span<const iovec>(&v, 1));
+        bytesOut_ += d.size();
+      }) {}
+
+void PeerTransport::setPeer(const UdpAddress& from) {
+  UdpAddress before = peer_;
+  bool had = havePeer_;
+  peer_ = from;
+  havePeer_ = true;
+  peerChanged_(had ? &before : nullptr);
+}
+
+void PeerTransport::onBindingRequest(const StunMessage& m, const UdpAddress& from, uint64_t nowMs) {
+  lastConsentMs_ = nowMs;
+  auto reply =
+      bindingSuccess(m.transactionId, reinterpret_cast<const sockaddr*>(&from.addr), localPwd_);
+  iovec v{reply.data(), reply.size()};
+  send_(from, std::span<const iovec>(&v, 1));
+  // The controlling browser nominates the pair it will use (RFC 8445 §8.1.1); before that, the
+  // first checked address is good enough to answer DTLS on.
+  if (!havePeer_ || (m.useCandidate && !sameAddress(from, peer_))) {
+    setPeer(from);
+    spdlog::debug("webrtc {}: peer {}{}", id_, addressText(from),
+                  m.useCandidate ? " (nominated)" : "");
+  }
+}
+
+Status PeerTransport::onDtls(std::span<const uint8_t> d, const UdpAddress& from) {
+  if (!havePeer_ || !sameAddress(from, peer_)) setPeer(from);
+  if (Status s = dtls_.feed(d); !s) return s;
+  if (dtls_.connected() && !srtpOut_) return onHandshakeDone();
+  return Status::ok();
+}
+
+Status PeerTransport::onHandshakeDone() {
+  // RFC 8122 §5: the certificate must be the one the offer's a=fingerprint names.
+  std::string fp = dtls_.peerFingerprint();
+  if (fp.empty() || fp != remoteFingerprint_)
+    return Status::error("DTLS certificate does not match the offer's fingerprint");
+  auto keys = dtls_.srtpKeys();
+  if (!keys) return keys.status();
+  auto out = SrtpSession::create(keys->profile, keys->local, SrtpSession::Direction::kOutbound);
+  auto in = SrtpSession::create(keys->profile, keys->remote, SrtpSession::Direction::kInbound);
+  if (!out) return out.status();
+  if (!in) return in.status();
+  profile_ = keys->profile;
+  srtpOut_ = std::move(*out);
+  srtpIn_ = std::move(*in);
+  return Status::ok();
+}
+
+Status PeerTransport::tick(uint64_t now, uint64_t consentTimeoutMs) {
+  if (now - lastConsentMs_ > consentTimeoutMs)
+    return Status::error("no ICE consent (STUN) for " +
+                         std::to_string((now - lastConsentMs_) / 1000) + " s");
+  dtls_.onTimer();
+  return Status::ok();
+}
+
+SessionInfo sessionInfo(uint64_t id, std::string role, const SessionBasics& basics,
+                        const PeerTransport& transport, uint64_t bytesIn, uint64_t bytesOut,
+                        uint64_t drops, double ageSec) {
+  SessionInfo i;
+  i.id = id;
+  i.protocol = "webrtc";
+  i.role = std::move(role);
+  i.stream = basics.stream;
+  i.peer = transport.peer() ? addressText(*transport.peer()) : basics.httpPeer;
+  i.bytesIn = bytesIn;
+  i.bytesOut = bytesOut + transport.bytesOut();
+  i.drops = drops;
+  i.ageSec = ageSec;
+  return i;
+}
+
+const char* PeerTransport::profileName() const {
+  return profile_ == SrtpProfile::kAeadAes128Gcm ? "AEAD_AES_128_GCM" : "AES_CM_128_HMAC_SHA1_80";
+}
+
+}  // namespace xl::webrtc

@@ -1,0 +1,50 @@
+// The "webrtc" output format: what WHEP sessions send, built once per stream. Video and the audio
+// codecs browsers play (Opus, G.711) are the "rtsp" format's RTP packets, unchanged (RtspMuxer:
+// RTSP-interleaved RTP and RTCP sender reports). AAC, which browsers cannot play, is transcoded
+// to Opus 48 kHz stereo in 20 ms frames (RFC 7587) and packetized by the same RtspMuxer, so the
+// Opus RTP timestamps and sender reports sit on the same clock as the video's and the browser
+// keeps lip sync. The stream creates this muxer when its first WebRTC viewer joins and destroys
+// it when the last one leaves, so the transcoder runs once per stream and only while watched.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "rtsp/rtsp_muxer.h"
+#include "webrtc/audio_transcoder.h"
+#include "xueliang/muxer.h"
+
+namespace xl::webrtc {
+
+// Live transcoders and their lifetime totals, for /metrics. Shared by the format's muxers.
+struct TranscoderCounters {
+  std::atomic<int64_t> live{0};
+  std::atomic<uint64_t> created{0};
+  std::atomic<uint64_t> errors{0};  // input frames skipped as undecodable
+};
+
+class WebrtcMuxer : public Muxer {
+ public:
+  explicit WebrtcMuxer(std::shared_ptr<TranscoderCounters> counters);
+  ~WebrtcMuxer() override;
+  BufferRef header(const MediaInfo&) override { return {}; }
+  BufferRef mux(const Frame& frame, const MediaInfo& info) override;
+
+  bool transcoding() const { return transcoder_ != nullptr; }
+
+ private:
+  BufferRef transcodeAac(const Frame& frame, const MediaInfo& info);
+  void dropTranscoder();
+
+  std::shared_ptr<TranscoderCounters> counters_;
+  rtsp::RtspMuxer rtp_;
+  std::unique_ptr<AudioTranscoder> transcoder_;
+  const void* aacConfig_ = nullptr;  // the AudioSpecificConfig the transcoder was made for
+  bool unusable_ = false;            // this configuration cannot be transcoded: skip its audio
+  BufferWriter out_{4096};
+  uint64_t errorsLogged_ = 0;
+  int64_t lastErrorLogMs_ = -1000000;
+};
+
+}  // namespace xl::webrtc
