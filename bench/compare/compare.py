@@ -35,6 +35,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# WHEP viewers offer one SRTP profile each so that the two ciphers are measured apart.
+WHEP_SRTP = {"whep": "gcm", "whep-cm": "cm"}
+
+
 def wait_port(port: int, timeout: float = 10) -> bool:
     end = time.time() + timeout
     while time.time() < end:
@@ -95,7 +105,8 @@ class Server:
                 f"merge_window_ms = {args.merge_window_ms}\n\n"
                 f'[rtmp]\nlisten = "127.0.0.1:{self.rtmp}"\n\n[http]\n'
                 f'listen = "127.0.0.1:{self.http}"\n\n[rtsp]\nlisten = "127.0.0.1:{self.rtsp}"\n'
-                "udp_rtp_port = 0\nudp_rtcp_port = 0\n\n[hls]\nenabled = false\n")
+                "udp_rtp_port = 0\nudp_rtcp_port = 0\n\n[hls]\nenabled = false\n\n"
+                f'[webrtc]\nlisten_ip = "127.0.0.1"\nudp_port = {free_udp_port()}\n')
             self.proc = subprocess.Popen([args.xueliang, "-c", str(conf)], stdout=self.log,
                                          stderr=subprocess.STDOUT)
         else:
@@ -116,7 +127,10 @@ class Server:
     def url(self, proto: str) -> str:
         return {"rtmp": f"rtmp://127.0.0.1:{self.rtmp}/live/bench",
                 "flv": f"http://127.0.0.1:{self.http}/live/bench.flv",
-                "rtsp": f"rtsp://127.0.0.1:{self.rtsp}/live/bench"}[proto]
+                "rtsp": f"rtsp://127.0.0.1:{self.rtsp}/live/bench",
+                "rtsp-udp": f"rtsp://127.0.0.1:{self.rtsp}/live/bench",
+                "whep": f"http://127.0.0.1:{self.http}/live/bench/whep",
+                "whep-cm": f"http://127.0.0.1:{self.http}/live/bench/whep"}[proto]
 
     def stop(self):
         if self.proc.poll() is None:
@@ -135,9 +149,12 @@ def run_point(args, server: Server, proto: str, viewers: int, tmp: Path) -> dict
     duration = ramp_s + args.settle + args.window + 1
     summary, jsonl = tmp / f"{tag}.json", tmp / f"{tag}.jsonl"
     cpu0, rss0 = proc_cpu(server.pids), proc_rss(server.pids)
+    extra = ["--srtp", WHEP_SRTP[proto]] if proto in WHEP_SRTP else []
+    if proto == "rtsp-udp":
+        extra = ["--rtsp-transport", "udp"]
     load = subprocess.Popen([args.xl_load, "-u", server.url(proto), "-n", str(viewers),
                              "--ramp", str(args.ramp), "-d", f"{duration:.1f}", "-q",
-                             "--json", str(summary), "--jsonl", str(jsonl)],
+                             "--json", str(summary), "--jsonl", str(jsonl)] + extra,
                             stdout=subprocess.DEVNULL, stderr=open(tmp / f"{tag}.log", "w"))
     t_start = time.time()
     w0 = t_start + ramp_s + args.settle
@@ -178,6 +195,8 @@ def run_point(args, server: Server, proto: str, viewers: int, tmp: Path) -> dict
         "failed": res["load"]["failed"] + res["load"]["disconnected"],
         "stalls": res["load"]["stalls"],
         "ttff_p50": res["load"]["ttfk_ms"]["p50"], "ttff_p99": res["load"]["ttfk_ms"]["p99"],
+        # The generator's own CPU share: near 100% means xl-load, not the server, is the limit.
+        "load_cpu_pct": 100 * res["load"].get("load_cpu_s", 0) / max(res["load"]["elapsed_s"], 1e-9),
     })
     print(f"  {tag}: {connected}/{viewers} viewers, {gbps * 1e3:.0f} Mbit/s, CPU {100 * cpu_rate:.0f}%, "
           f"{res['cpu_s_per_gbit'] or 0:.3f} CPU-s/Gbit, TTFF p99 {res['ttff_p99']:.0f} ms",
@@ -205,7 +224,8 @@ def table(results: list[dict]) -> str:
     w1 = {(r["proto"], r["mode"], r["viewers"]): r for r in results
           if r["server"] == "xueliang" and r["workers"] == 1 and "cpu_s_per_gbit" in r}
     head = ("| server | proto | mode | workers | viewers | connected | failed | stalls | Mbit/s | "
-            "CPU % | CPU-s/Gbit | ×floor | ×nginx | RSS MiB | KiB/viewer | TTFF p50/p99 ms |")
+            "CPU % | CPU-s/Gbit | ×floor | ×nginx | RSS MiB | KiB/viewer | TTFF p50/p99 ms | "
+            "xl-load CPU % |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
         if "cpu_s_per_gbit" not in r:
@@ -226,7 +246,7 @@ def table(results: list[dict]) -> str:
             f"{r['cpu_pct']:.0f} | {fmt(c)} | {fmt(c / fl if fl and c else None, '.2f')} | "
             f"{fmt(c / ng if ng and c else None, '.2f')} | {r['rss'] / 2**20:.1f} | "
             f"{fmt(r['rss_per_viewer'] / 1024 if r['rss_per_viewer'] is not None else None, '.1f')} | "
-            f"{r['ttff_p50']:.0f}/{r['ttff_p99']:.0f} |")
+            f"{r['ttff_p50']:.0f}/{r['ttff_p99']:.0f} | {r['load_cpu_pct']:.0f} |")
     return "\n".join(lines)
 
 
@@ -251,7 +271,9 @@ def main() -> int:
     ap.add_argument("--nginx-rtmp-module", default="/usr/lib/nginx/modules/ngx_rtmp_module.so")
     ap.add_argument("--ffmpeg", default="ffmpeg")
     ap.add_argument("--viewers", default="100,500,1000,2000")
-    ap.add_argument("--protocols", default="rtmp,flv,rtsp", help="Xueliang protocols")
+    ap.add_argument("--protocols", default="rtmp,flv,rtsp",
+                    help="Xueliang protocols: rtmp, flv, rtsp, rtsp-udp, whep (AES-GCM), "
+                         "whep-cm (AES-CM/HMAC-SHA1)")
     ap.add_argument("--modes", default="realtime,merge")
     ap.add_argument("--workers2", action=argparse.BooleanOptionalAction, default=True,
                     help="also run Xueliang RTMP realtime with 2 workers")

@@ -5,18 +5,32 @@
 // the answer until it exists; otherwise the playlist is polled every half target duration.
 // Segment bytes are media; an MPEG-TS packet with random_access_indicator (ISO 13818-1
 // §2.4.3.5) in a segment's first 8 KiB marks its keyframe (fMP4 segments: the first byte).
+// LL-HLS mode (--ll-hls, when the playlist has EXT-X-PART-INF) fetches partial segments instead,
+// starting at the newest INDEPENDENT part, and reloads with _HLS_msn and _HLS_part for the part
+// after the last one listed. Part latency: the part's last byte received minus the wall-clock
+// end of its media (EXT-X-PROGRAM-DATE-TIME plus the durations before it).
+#include <sys/time.h>
+
 #include <cstring>
 #include <deque>
 #include <string>
 
+#include "hls_playlist.h"
 #include "viewer.h"
 
 namespace xlload {
 namespace {
 
+double wallMs() {
+  timeval tv;
+  gettimeofday(&tv, nullptr);
+  return tv.tv_sec * 1e3 + tv.tv_usec / 1e3;
+}
+
 class HlsViewer final : public Viewer {
  public:
-  using Viewer::Viewer;
+  HlsViewer(Loop& loop, Stats& stats, const Target& t, bool parts)
+      : Viewer(loop, stats, t), wantParts_(parts) {}
   void tick(double nowMs) override {
     if (waitingPoll_ && nowMs >= pollAtMs_) {
       waitingPoll_ = false;
@@ -26,10 +40,10 @@ class HlsViewer final : public Viewer {
 
  private:
   // A segment every target duration is normal; a stall is a segment arriving a second late.
-  double stallGapMs() const override { return targetMs_ + 1000; }
+  double stallGapMs() const override { return (partMode_ ? partTargetMs_ : targetMs_) + 1000; }
 
   std::string stage() const override {
-    return std::string("hls ") + (inSegment_ ? "segment" : "playlist");
+    return std::string("hls ") + (inSegment_ ? (partMode_ ? "part" : "segment") : "playlist");
   }
 
   void onConnected() override {
@@ -51,6 +65,7 @@ class HlsViewer final : public Viewer {
     if (blocking_ && nextMsn_ >= 0) {
       p.push_back(p.find('?') == std::string::npos ? '?' : '&');
       p.append("_HLS_msn=").append(std::to_string(nextMsn_));
+      if (partMode_) p.append("&_HLS_part=").append(std::to_string(nextPart_));
     }
     get(p);
   }
@@ -107,6 +122,10 @@ class HlsViewer final : public Viewer {
           if (scanKey()) segKey_ = true, keyframe(t);
         }
       } else {
+        if (body_.size() + k > (4u << 20)) {
+          fail("hls: playlist over 4 MiB");
+          return false;
+        }
         body_.append(reinterpret_cast<const char*>(data), k);
       }
       data += k, n -= k, left_ -= k;
@@ -129,54 +148,68 @@ class HlsViewer final : public Viewer {
     headerDone_ = false;
     if (inSegment_) {
       playing();
+      if (partMode_ && currentEndPdtMs_ > 0) stats_.partMs.push_back(wallMs() - currentEndPdtMs_);
       return nextRequest();
     }
     return onPlaylist();
   }
 
   bool onPlaylist() {
-    if (body_.rfind("#EXTM3U", 0) != 0) {
-      fail("hls: not a playlist");
+    HlsPlaylist pl;
+    std::string err = parseHlsPlaylist(body_, pl);
+    if (!err.empty()) {
+      fail(err);
       return false;
     }
-    if (body_.find("#EXT-X-STREAM-INF") != std::string::npos) {  // master: first variant
-      size_t p = body_.find("#EXT-X-STREAM-INF");
-      size_t l = body_.find('\n', p);
-      size_t e = l == std::string::npos ? l : body_.find_first_of("\r\n", l + 1);
-      std::string uri = l == std::string::npos ? "" : body_.substr(l + 1, e - l - 1);
-      if (uri.empty()) {
-        fail("hls: master playlist without a variant URI");
-        return false;
-      }
-      playlistPath_ = resolve(uri);
+    if (!pl.variantUri.empty()) {  // master: first variant
+      playlistPath_ = resolve(pl.variantUri);
       requestPlaylist();
       return true;
     }
-    blocking_ = body_.find("CAN-BLOCK-RELOAD=YES") != std::string::npos;
-    size_t ms = body_.find("#EXT-X-MEDIA-SEQUENCE:");
-    long long seq = ms == std::string::npos ? 0 : std::atoll(body_.c_str() + ms + 22);
-    size_t td = body_.find("#EXT-X-TARGETDURATION:");
-    targetMs_ = td == std::string::npos ? 2000 : std::atof(body_.c_str() + td + 22) * 1000;
-    // Segment URIs follow #EXTINF lines; their msn counts up from the media sequence.
-    std::deque<std::pair<long long, std::string>> segs;
-    size_t pos = 0;
-    long long msn = seq;
-    while ((pos = body_.find("#EXTINF", pos)) != std::string::npos) {
-      size_t l = body_.find('\n', pos);
-      if (l == std::string::npos) break;
-      size_t e = body_.find_first_of("\r\n", l + 1);
-      std::string uri = body_.substr(l + 1, e == std::string::npos ? e : e - l - 1);
-      if (!uri.empty() && uri[0] != '#') segs.emplace_back(msn++, uri);
-      pos = l;
+    blocking_ = pl.canBlockReload;
+    targetMs_ = pl.targetMs;
+    if (wantParts_ && pl.partTargetMs > 0 && !pl.parts.empty()) {
+      partMode_ = true;
+      partTargetMs_ = pl.partTargetMs;
+      return onParts(pl);
     }
-    if (nextMsn_ < 0 && !segs.empty()) nextMsn_ = segs.back().first;  // start at the live edge
-    for (auto& [m, uri] : segs) {
-      if (m >= nextMsn_) {
-        pending_.push_back(resolve(uri));
-        nextMsn_ = m + 1;
+    if (nextMsn_ < 0 && !pl.segments.empty())
+      nextMsn_ = pl.segments.back().msn;  // start at the live edge
+    for (const HlsSegment& seg : pl.segments) {
+      if (seg.msn >= nextMsn_) {
+        pending_.push_back({resolve(seg.uri), 0});
+        nextMsn_ = seg.msn + 1;
       }
     }
-    if (nextMsn_ < 0) nextMsn_ = msn;  // empty playlist: wait for its first segment
+    if (nextMsn_ < 0) nextMsn_ = pl.mediaSequence;  // empty playlist: wait for its first segment
+    return nextRequest();
+  }
+
+  // LL-HLS: queue the parts after the last one fetched; the first time, from the newest
+  // independent part (a player needs a keyframe to start).
+  bool onParts(const HlsPlaylist& pl) {
+    auto before = [](long long m1, int p1, long long m2, int p2) {
+      return m1 < m2 || (m1 == m2 && p1 < p2);
+    };
+    if (nextMsn_ < 0) {
+      const HlsPart* start = &pl.parts.back();
+      for (const HlsPart& p : pl.parts)
+        if (p.independent) start = &p;
+      nextMsn_ = start->msn;
+      nextPart_ = start->index;
+    }
+    // Latency is recorded for parts announced by a blocking reload, not for the start-up
+    // backlog (parts that already existed when the player arrived).
+    const bool live = partsStarted_;
+    partsStarted_ = true;
+    for (const HlsPart& p : pl.parts) {
+      if (before(p.msn, p.index, nextMsn_, nextPart_)) continue;
+      pending_.push_back({resolve(p.uri), live ? p.endPdtMs : 0});
+    }
+    if (before(nextMsn_, nextPart_, pl.nextMsn, pl.nextPart)) {
+      nextMsn_ = pl.nextMsn;
+      nextPart_ = pl.nextPart;
+    }
     return nextRequest();
   }
 
@@ -184,7 +217,8 @@ class HlsViewer final : public Viewer {
     if (!pending_.empty()) {
       inSegment_ = true;
       segKey_ = false;
-      get(pending_.front());
+      get(pending_.front().uri);
+      currentEndPdtMs_ = pending_.front().endPdtMs;
       pending_.pop_front();
       return true;
     }
@@ -203,7 +237,15 @@ class HlsViewer final : public Viewer {
   uint64_t left_ = 0;
   long long nextMsn_ = -1;
   double targetMs_ = 2000, pollAtMs_ = 0;
-  std::deque<std::string> pending_;
+  struct Pending {
+    std::string uri;
+    double endPdtMs = 0;  // parts: wall-clock end of the media, for the part latency
+  };
+  std::deque<Pending> pending_;
+  const bool wantParts_;
+  bool partMode_ = false, partsStarted_ = false;
+  int nextPart_ = 0;
+  double partTargetMs_ = 0, currentEndPdtMs_ = 0;
   uint8_t seg_[8192] = {};
   size_t segHave_ = 0;
 };
@@ -211,7 +253,11 @@ class HlsViewer final : public Viewer {
 }  // namespace
 
 std::unique_ptr<Viewer> makeHlsViewer(Loop& loop, Stats& stats, const Target& t) {
-  return std::make_unique<HlsViewer>(loop, stats, t);
+  return std::make_unique<HlsViewer>(loop, stats, t, false);
+}
+
+std::unique_ptr<Viewer> makeLlHlsViewer(Loop& loop, Stats& stats, const Target& t) {
+  return std::make_unique<HlsViewer>(loop, stats, t, true);
 }
 
 }  // namespace xlload

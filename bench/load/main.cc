@@ -1,7 +1,8 @@
-// xl-load: N viewers of one or many streams over RTMP, HTTP-FLV and RTSP (TCP interleaved) from
-// one thread and one epoll loop, plus optional ffmpeg camera simulators. Prints a line per
-// second and a summary; --json writes the summary, --jsonl one sample per second (wall clock,
-// cumulative bytes) so an outside sampler can line up server CPU with bytes delivered.
+// xl-load: N viewers of one or many streams over RTMP, HTTP-FLV, RTSP (TCP interleaved or UDP),
+// HLS / LL-HLS and WebRTC WHEP from one thread and one epoll loop, plus optional ffmpeg camera
+// simulators. Prints a line per second and a summary; --json writes the summary, --jsonl one
+// sample per second (wall clock, cumulative bytes) so an outside sampler can line up server CPU
+// with bytes delivered.
 #include <signal.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -16,6 +17,7 @@
 #include "publisher.h"
 #include "stats.h"
 #include "viewer.h"
+#include "whep_client.h"
 
 namespace {
 
@@ -40,15 +42,18 @@ void raiseFdLimit(size_t want) {
 
 int main(int argc, char** argv) {
   using namespace xlload;
-  CLI::App app{"xl-load: media server load generator (RTMP, HTTP-FLV, RTSP/TCP, HLS viewers)"};
+  CLI::App app{
+      "xl-load: media server load generator (RTMP, HTTP-FLV, RTSP, HLS/LL-HLS, WHEP viewers)"};
   std::vector<std::string> urls;
   int viewers = 100, streams = 1, publish = 0;
   double duration = 30, ramp = 1000, publishWait = 3;
   std::string json, jsonl, publishFile, publishUrl, ffmpeg = "ffmpeg";
-  bool quiet = false;
+  bool quiet = false, llHls = false;
+  std::string rtspTransport = "tcp", srtp = "both";
   app.add_option("-u,--url", urls,
                  "play URL: rtmp://H:P/app/stream, http://H:P/app/stream.flv, "
-                 "rtsp://H:P/app/stream, http://H:P/app/stream/index.m3u8 (HLS); repeat to mix "
+                 "rtsp://H:P/app/stream, http://H:P/app/stream/index.m3u8 (HLS), "
+                 "http://H:P/app/stream/whep (WebRTC WHEP); repeat to mix "
                  "(viewers go round-robin); "
                  "\"{i}\" expands to 0..streams-1");
   app.add_option("-n,--viewers", viewers, "viewers in total")->check(CLI::Range(0, 1000000));
@@ -64,6 +69,16 @@ int main(int argc, char** argv) {
   app.add_option("--publish-url", publishUrl, "RTMP publish URL, \"{i}\" = publisher index");
   app.add_option("--publish-wait", publishWait, "seconds between publishers and viewers");
   app.add_option("--ffmpeg", ffmpeg, "ffmpeg binary for publishers");
+  app.add_option("--rtsp-transport", rtspTransport,
+                 "RTSP media transport: tcp (interleaved) or udp")
+      ->check(CLI::IsMember({"tcp", "udp"}));
+  app.add_option("--srtp", srtp,
+                 "WHEP SRTP profiles offered: both (AEAD_AES_128_GCM preferred), gcm, cm "
+                 "(AES_CM_128_HMAC_SHA1_80)")
+      ->check(CLI::IsMember({"both", "gcm", "cm"}));
+  app.add_flag("--ll-hls", llHls,
+               "HLS players fetch LL-HLS partial segments (blocking reload with _HLS_part) and "
+               "report part latency");
   app.add_flag("-q,--quiet", quiet, "no per-second lines");
   CLI11_PARSE(app, argc, argv);
 
@@ -109,6 +124,20 @@ int main(int argc, char** argv) {
     nanosleep(&ts, nullptr);
   }
 
+  auto isWhep = [](const Target& t) {
+    return t.scheme == "http" && t.path.size() >= 5 &&
+           t.path.compare(t.path.size() - 5, 5, "/whep") == 0;
+  };
+  WhepClientConfig whep;
+  for (const Target& t : targets) {
+    if (!isWhep(t) || whep.identity) continue;
+    std::string err = makeWhepClientConfig(srtp, whep);
+    if (!err.empty()) {
+      std::fprintf(stderr, "whep: %s\n", err.c_str());
+      return 1;
+    }
+  }
+
   Loop loop;
   Stats stats;
   Reporter reporter(stats, jsonl);
@@ -118,16 +147,23 @@ int main(int argc, char** argv) {
     const Target& t = targets[static_cast<size_t>(i) % targets.size()];
     if (t.scheme == "rtmp")
       vs.push_back(makeRtmpViewer(loop, stats, t));
+    else if (isWhep(t))
+      vs.push_back(makeWhepViewer(loop, stats, t, whep));
     else if (t.scheme == "http" && t.path.find(".m3u8") != std::string::npos)
-      vs.push_back(makeHlsViewer(loop, stats, t));
+      vs.push_back(llHls ? makeLlHlsViewer(loop, stats, t) : makeHlsViewer(loop, stats, t));
     else if (t.scheme == "http")
       vs.push_back(makeFlvViewer(loop, stats, t));
+    else if (rtspTransport == "udp")
+      vs.push_back(makeRtspUdpViewer(loop, stats, t));
     else
       vs.push_back(makeRtspViewer(loop, stats, t));
   }
 
-  bool hasHls = false;
-  for (const Target& t : targets) hasHls |= t.path.find(".m3u8") != std::string::npos;
+  // Players with timers (HLS polling, WHEP ICE/DTLS retransmission and consent, RTSP/UDP
+  // keep-alive) get a tick at most every 5 ms.
+  bool hasTick = rtspTransport == "udp";
+  for (const Target& t : targets) hasTick |= t.path.find(".m3u8") != std::string::npos || isWhep(t);
+  double nextPass = 0;
   const double start = monoMs();
   double nextTick = start + 1000;
   size_t launched = 0;
@@ -140,8 +176,10 @@ int main(int argc, char** argv) {
     while (launched < due) vs[launched++]->start(monoMs());
     loop.poll(launched < vs.size() ? 1 : 20);
     now = monoMs();
-    if (hasHls)
+    if (hasTick && now >= nextPass) {
+      nextPass = now + 5;
       for (size_t i = 0; i < launched; ++i) vs[i]->tick(now);
+    }
     if (now >= nextTick) {
       nextTick += 1000;
       for (size_t i = 0; i < launched; ++i) vs[i]->checkStall(now);
@@ -151,10 +189,22 @@ int main(int argc, char** argv) {
   }
   double elapsed = (monoMs() - start) / 1e3;
   for (size_t i = 0; i < launched; ++i) vs[i]->finishRun();
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  stats.loadCpuS = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+                   ru.ru_stime.tv_usec / 1e6;
   reporter.printSummary(elapsed);
+  std::fprintf(stderr, "xl-load CPU: %.2f s (user+sys) in %.1f s\n", stats.loadCpuS, elapsed);
   if (!json.empty()) {
-    nlohmann::json cfg = {{"urls", urls},         {"viewers", viewers}, {"streams", streams},
-                          {"duration", duration}, {"ramp", ramp},       {"publish", publish}};
+    nlohmann::json cfg = {{"urls", urls},
+                          {"viewers", viewers},
+                          {"streams", streams},
+                          {"duration", duration},
+                          {"ramp", ramp},
+                          {"publish", publish},
+                          {"rtsp_transport", rtspTransport},
+                          {"srtp", srtp},
+                          {"ll_hls", llHls}};
     if (!reporter.writeSummary(json, elapsed, cfg.dump())) {
       std::fprintf(stderr, "cannot write %s\n", json.c_str());
       return 1;

@@ -1,42 +1,136 @@
 // RTSP player over TCP interleaved (RFC 2326 §10.12): DESCRIBE, SETUP per track, PLAY, then
 // "$ channel length" frames. RTP (RFC 3550 §5.1) of the video track is peeked for IDR / IRAP NAL
-// units: H.264 (RFC 6184 §5.6-5.8) and H.265 (RFC 7798 §4.4).
+// units: H.264 (RFC 6184 §5.6-5.8) and H.265 (RFC 7798 §4.4). With UDP transport (§12.39
+// client_port) each track gets a bound RTP/RTCP socket pair and an OPTIONS request every 20 s
+// keeps the session alive.
+#include <arpa/inet.h>
+#include <errno.h>
+#include <sys/socket.h>
+
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "rtp_media.h"
+#include "rtsp_reader.h"
 #include "viewer.h"
 
 namespace xlload {
 namespace {
 
-std::string lowerCopy(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
+constexpr int kUdpBatch = 32;
+constexpr size_t kUdpDatagram = 2048;
+constexpr double kKeepAliveMs = 20000;
 
-// Value of header `name` (lower case, with colon) in a response head, or "".
-std::string headerValue(const std::string& head, const std::string& name) {
-  std::string l = lowerCopy(head);
-  size_t p = l.find("\r\n" + name);
-  if (p == std::string::npos) return "";
-  p += 2 + name.size();
-  size_t e = head.find("\r\n", p);
-  std::string v = head.substr(p, e - p);
-  while (!v.empty() && v[0] == ' ') v.erase(0, 1);
-  return v;
-}
+// recvmmsg scratch shared by every UDP viewer: one thread, nothing is kept across calls.
+struct UdpScratch {
+  uint8_t bufs[kUdpBatch][kUdpDatagram];
+  iovec iov[kUdpBatch];
+  mmsghdr msgs[kUdpBatch];
+  UdpScratch() {
+    for (int i = 0; i < kUdpBatch; ++i) {
+      iov[i] = {bufs[i], kUdpDatagram};
+      msgs[i] = {};
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+  }
+};
+UdpScratch gUdp;
 
-class RtspViewer final : public Viewer {
+class RtspViewer final : public Viewer, public RtspReader::Sink {
  public:
-  using Viewer::Viewer;
+  RtspViewer(Loop& loop, Stats& stats, const Target& t, bool udp)
+      : Viewer(loop, stats, t), udp_(udp), reader_(*this) {}
+  ~RtspViewer() override { onEnd(); }
+
+  void tick(double nowMs) override {
+    if (udp_ && step_ == "PLAY" && nowMs - lastRequestMs_ >= kKeepAliveMs)
+      request("OPTIONS", base_, "");
+  }
 
  private:
-  struct Track {
-    std::string control;
-    bool video = false;
-    bool h265 = false;
+  struct Track;
+  // One bound UDP socket of a track (RTP or RTCP), closed with the track.
+  struct UdpPort : EventHandler {
+    UdpPort(RtspViewer* v, Track* t, bool rtp) : viewer(v), track(t), rtp(rtp) {}
+    ~UdpPort() override { close(); }
+    void close() {
+      if (fd < 0) return;
+      viewer->loop_.remove(fd);
+      ::close(fd);
+      fd = -1;
+    }
+    void onEvent(uint32_t) override { viewer->onUdp(*this); }
+    RtspViewer* viewer;
+    Track* track;
+    bool rtp;
+    int fd = -1;
+    int port = 0;
   };
+  struct Track : RtspTrack {
+    std::unique_ptr<UdpPort> rtpPort, rtcpPort;
+  };
+
+  void onEnd() override {
+    for (Track& t : tracks_) {
+      if (t.rtpPort) t.rtpPort->close();
+      if (t.rtcpPort) t.rtcpPort->close();
+    }
+  }
+
+  // Binds an RTP socket on an even port and RTCP on the next one (RFC 3550 §11).
+  std::string bindPair(Track& t) {
+    for (int attempt = 0; attempt < 32; ++attempt) {
+      auto rtp = std::make_unique<UdpPort>(this, &t, true);
+      auto rtcp = std::make_unique<UdpPort>(this, &t, false);
+      rtp->fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      rtcp->fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      if (rtp->fd < 0 || rtcp->fd < 0) return std::string("udp socket: ") + std::strerror(errno);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_ANY);
+      socklen_t len = sizeof a;
+      if (::bind(rtp->fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+          getsockname(rtp->fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+        return std::string("udp bind: ") + std::strerror(errno);
+      int port = ntohs(a.sin_port);
+      if (port % 2 != 0 || port == 65534) continue;
+      a.sin_port = htons(static_cast<uint16_t>(port + 1));
+      if (::bind(rtcp->fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) continue;
+      int buf = 1 << 20;  // the joining GOP comes as a burst
+      setsockopt(rtp->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+      rtp->port = port;
+      rtcp->port = port + 1;
+      loop_.add(rtp->fd, rtp.get(), EPOLLIN);
+      loop_.add(rtcp->fd, rtcp.get(), EPOLLIN);
+      t.rtpPort = std::move(rtp);
+      t.rtcpPort = std::move(rtcp);
+      return "";
+    }
+    return "no free even/odd UDP port pair";
+  }
+
+  void onUdp(UdpPort& port) {
+    while (port.fd >= 0) {
+      int n = recvmmsg(port.fd, gUdp.msgs, kUdpBatch, MSG_DONTWAIT, nullptr);
+      if (n <= 0) return;
+      double t = now();
+      for (int i = 0; i < n; ++i) {
+        size_t len = gUdp.msgs[i].msg_len;
+        stats_.bytes += len;
+        RtpView v;
+        if (!port.rtp || !parseRtp(gUdp.bufs[i], len, v)) continue;  // RTCP: bytes only
+        ++stats_.rtpPackets;
+        media(t);
+        if (!port.track->video) continue;
+        if (v.marker) ++stats_.videoFrames;
+        if (startsKeyframe(v.payload, v.payloadLen, port.track->h265)) keyframe(t);
+      }
+      if (n < kUdpBatch) return;
+    }
+  }
 
   void onConnected() override { request("DESCRIBE", target_.url, "Accept: application/sdp\r\n"); }
 
@@ -45,86 +139,68 @@ class RtspViewer final : public Viewer {
                     " RTSP/1.0\r\nCSeq: " + std::to_string(++cseq_) +
                     "\r\nUser-Agent: xl-load\r\n" + extra;
     if (!session_.empty()) r += "Session: " + session_ + "\r\n";
+    lastRequestMs_ = now();
     send(r + "\r\n");
   }
 
-  std::string stage() const override { return "rtsp " + step_; }
+  std::string stage() const override { return (udp_ ? "rtsp/udp " : "rtsp ") + step_; }
 
   bool onBytes(const uint8_t* data, size_t n) override {
-    double t = now();
-    while (n && !done()) {
-      if (inFrame_) {
-        size_t used = frameBytes(data, n, t);
-        data += used, n -= used;
-        continue;
-      }
-      if (text_.empty() && data[0] == '$') {
-        inFrame_ = true;
-        frameHave_ = 0;
-        continue;
-      }
-      // An RTSP response: collect the head and body.
-      size_t before = text_.size();
-      text_.append(reinterpret_cast<const char*>(data), n);
-      size_t end = text_.find("\r\n\r\n");
-      if (end == std::string::npos) {
-        if (text_.size() > 65536) fail("rtsp: response too long");
-        return !done();
-      }
-      size_t clen = std::strtoul(headerValue(text_.substr(0, end + 2), "content-length:").c_str(),
-                                 nullptr, 10);
-      if (text_.size() < end + 4 + clen) return !done();
-      std::string head = text_.substr(0, end + 2), body = text_.substr(end + 4, clen);
-      size_t used = end + 4 + clen - before;
-      text_.clear();
-      data += used, n -= used;
-      onResponse(head, body);
-    }
+    now_ = now();
+    if (std::string err = reader_.feed(data, n); !err.empty()) fail(err);
     return !done();
   }
 
-  void onResponse(const std::string& head, const std::string& body) {
-    if (head.compare(0, 9, "RTSP/1.0 ") != 0) return fail("rtsp: not an RTSP response");
-    int status = std::atoi(head.c_str() + 9);
-    if (status != 200) return fail("rtsp: status " + std::to_string(status) + " in " + step_);
+  void onFrameStart(uint8_t ch, size_t length) override {
+    size_t track = ch / 2;
+    frameLen_ = length;
+    isVideo_ = ch % 2 == 0 && track < tracks_.size() && tracks_[track].video;
+    h265_ = isVideo_ && tracks_[track].h265;
+    if (ch % 2 == 0 && track < tracks_.size()) media(now_);
+  }
+
+  void onFrameEnd(uint8_t, const uint8_t* peek, size_t n) override {
+    if (!isVideo_ || n < 12) return;
+    // A truncated peek lacks the padding count at the packet's end: read it as unpadded.
+    uint8_t h[RtspReader::kPeek];
+    std::memcpy(h, peek, n);
+    if (n < frameLen_) h[0] &= ~0x20;
+    RtpView v;
+    if (parseRtp(h, n, v) && startsKeyframe(v.payload, v.payloadLen, h265_)) keyframe(now_);
+  }
+
+  bool onResponse(int status, const std::string& head, const std::string& body) override {
+    if (status != 200) {
+      fail("rtsp: status " + std::to_string(status) + " in " + step_);
+      return false;
+    }
     if (step_ == "DESCRIBE") {
-      base_ = headerValue(head, "content-base:");
+      base_ = rtspHeader(head, "content-base");
       if (base_.empty()) base_ = target_.url;
-      parseSdp(body);
-      if (tracks_.empty()) return fail("rtsp: no tracks in SDP");
+      for (RtspTrack& t : parseRtspTracks(body)) {
+        tracks_.emplace_back();
+        static_cast<RtspTrack&>(tracks_.back()) = std::move(t);
+      }
+      if (tracks_.empty()) {
+        fail("rtsp: no tracks in SDP");
+        return false;
+      }
       setupNext();
     } else if (step_ == "SETUP") {
       if (session_.empty()) {
-        session_ = headerValue(head, "session:");
+        session_ = rtspHeader(head, "session");
         session_ = session_.substr(0, session_.find(';'));
       }
-      if (setupIndex_ < tracks_.size()) return setupNext();
-      step_ = "PLAY";
-      request("PLAY", base_, "Range: npt=0.000-\r\n");
+      if (setupIndex_ < tracks_.size()) {
+        setupNext();
+      } else {
+        step_ = "PLAY";
+        request("PLAY", base_, "Range: npt=0.000-\r\n");
+      }
     } else if (step_ == "PLAY") {
       playing();
     }
-  }
-
-  void parseSdp(const std::string& sdp) {
-    size_t pos = 0;
-    Track* cur = nullptr;
-    while (pos < sdp.size()) {
-      size_t e = sdp.find('\n', pos);
-      std::string line = sdp.substr(pos, e == std::string::npos ? std::string::npos : e - pos);
-      pos = e == std::string::npos ? sdp.size() : e + 1;
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.rfind("m=", 0) == 0) {
-        tracks_.push_back({});
-        cur = &tracks_.back();
-        cur->video = line.rfind("m=video", 0) == 0;
-      } else if (cur && line.rfind("a=control:", 0) == 0) {
-        cur->control = line.substr(10);
-      } else if (cur && line.rfind("a=rtpmap:", 0) == 0) {
-        std::string l = lowerCopy(line);
-        cur->h265 = l.find("h265") != std::string::npos || l.find("hevc") != std::string::npos;
-      }
-    }
+    return !done();
   }
 
   void setupNext() {
@@ -138,81 +214,41 @@ class RtspViewer final : public Viewer {
     }
     int ch = static_cast<int>(setupIndex_) * 2;
     ++setupIndex_;
+    if (udp_) {
+      Track& t = tracks_[setupIndex_ - 1];
+      std::string err = bindPair(t);
+      if (!err.empty()) return fail("rtsp: " + err);
+      return request("SETUP", url,
+                     "Transport: RTP/AVP;unicast;client_port=" + std::to_string(t.rtpPort->port) +
+                         "-" + std::to_string(t.rtcpPort->port) + "\r\n");
+    }
     request("SETUP", url,
             "Transport: RTP/AVP/TCP;unicast;interleaved=" + std::to_string(ch) + "-" +
                 std::to_string(ch + 1) + "\r\n");
   }
 
-  // "$" ch len16, then the packet; only the first bytes of RTP on a video channel are kept.
-  size_t frameBytes(const uint8_t* p, size_t n, double t) {
-    size_t used = 0;
-    if (frameHave_ < 4) {
-      size_t k = std::min<size_t>(4 - frameHave_, n);
-      std::memcpy(frameHead_ + frameHave_, p, k);
-      frameHave_ += k, used += k;
-      if (frameHave_ < 4) return used;
-      frameLeft_ = (size_t(frameHead_[2]) << 8) | frameHead_[3];
-      peekHave_ = 0;
-      uint8_t ch = frameHead_[1];
-      size_t track = ch / 2;
-      isRtp_ = ch % 2 == 0 && track < tracks_.size();
-      isVideo_ = isRtp_ && tracks_[track].video;
-      h265_ = isVideo_ && tracks_[track].h265;
-      if (isRtp_) media(t);
-      if (frameLeft_ == 0) inFrame_ = false;
-    }
-    size_t k = std::min(frameLeft_, n - used);
-    if (isVideo_ && peekHave_ < sizeof peek_) {
-      size_t c = std::min(k, sizeof peek_ - peekHave_);
-      std::memcpy(peek_ + peekHave_, p + used, c);
-      peekHave_ += c;
-    }
-    used += k;
-    frameLeft_ -= k;
-    if (frameLeft_ == 0 && frameHave_ == 4) {
-      if (isVideo_) checkKey(t);
-      inFrame_ = false;
-    }
-    return used;
-  }
-
-  void checkKey(double t) {
-    if (peekHave_ < 12) return;
-    size_t off = 12 + 4 * (peek_[0] & 0x0f);
-    if (peek_[0] & 0x10) return;  // header extension: not used by our server; skip detection
-    if (peekHave_ < off + 3) return;
-    const uint8_t* nal = peek_ + off;
-    bool key = false;
-    if (!h265_) {
-      uint8_t type = nal[0] & 0x1f;
-      if (type == 5) key = true;
-      if (type == 24) key = (nal[3] & 0x1f) == 5;                     // STAP-A
-      if (type == 28) key = (nal[1] & 0x80) && (nal[1] & 0x1f) == 5;  // FU-A start of IDR
-    } else {
-      uint8_t type = (nal[0] >> 1) & 0x3f;
-      if (type >= 16 && type <= 21) key = true;
-      if (type == 49) key = (nal[2] & 0x80) && ((nal[2] & 0x3f) >= 16 && (nal[2] & 0x3f) <= 21);
-    }
-    if (key) keyframe(t);
-  }
-
+  const bool udp_;
+  double lastRequestMs_ = 0;
   int cseq_ = 0;
   std::string step_ = "DESCRIBE";
-  std::string text_, base_, session_;
+  std::string base_, session_;
+  // Filled once from DESCRIBE and never resized after: UdpPort keeps a pointer to its track.
   std::vector<Track> tracks_;
   size_t setupIndex_ = 0;
-  bool inFrame_ = false;
-  uint8_t frameHead_[4] = {};
-  size_t frameHave_ = 0, frameLeft_ = 0;
-  bool isRtp_ = false, isVideo_ = false, h265_ = false;
-  uint8_t peek_[24] = {};
-  size_t peekHave_ = 0;
+  RtspReader reader_;
+  double now_ = 0;
+  bool isVideo_ = false, h265_ = false;
+  size_t frameLen_ = 0;
 };
 
 }  // namespace
 
 std::unique_ptr<Viewer> makeRtspViewer(Loop& loop, Stats& stats, const Target& t) {
-  return std::make_unique<RtspViewer>(loop, stats, t);
+  return std::make_unique<RtspViewer>(loop, stats, t, false);
+}
+
+std::unique_ptr<Viewer> makeRtspUdpViewer(Loop& loop, Stats& stats, const Target& t) {
+  return std::make_unique<RtspViewer>(loop, stats, t, true);
 }
 
 }  // namespace xlload

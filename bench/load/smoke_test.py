@@ -1,6 +1,7 @@
-"""xl-load against the real xueliang binary and its demo stream: 50 RTMP and 50 HTTP-FLV viewers
-must all connect, none fail, and every viewer must receive media and keyframes (the JSON summary
-is read back). Env: XUELIANG_BIN (server), XL_LOAD_BIN (load generator)."""
+"""xl-load against the real xueliang binary and its demo stream: 50 RTMP and 50 HTTP-FLV viewers,
+HLS players, WHEP viewers (ICE, DTLS, SRTP with AES-GCM and AES-CM/HMAC-SHA1) and RTSP players over
+UDP must all connect, none fail, and every viewer must receive media and keyframes (the JSON
+summary is read back). Env: XUELIANG_BIN (server), XL_LOAD_BIN (load generator)."""
 
 import json
 import os
@@ -49,6 +50,64 @@ class XlLoadSmoke(unittest.TestCase):
             self.assertEqual(h["failed"] + h["disconnected"], 0, h["fail_reasons"])
             self.assertEqual(h["ttfk_ms"]["count"], 10, "every HLS player found a keyframe")
             self.assertGreater(h["bytes"], 10 * 100_000)
+
+    def run_load(self, out: Path, *args: str) -> dict:
+        r = subprocess.run([os.environ.get("XL_LOAD_BIN", ""), *args, "-q", "--json", str(out)],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(out.read_text())
+
+    def assert_all_played(self, s: dict, n: int):
+        self.assertEqual(s["attempted"], n)
+        self.assertEqual(s["failed"] + s["disconnected"], 0, s["fail_reasons"])
+        self.assertEqual(s["connected_at_end"], n)
+        self.assertEqual(s["ttfb_ms"]["count"], n, "every viewer received media")
+        self.assertEqual(s["ttfk_ms"]["count"], n, "every viewer found a keyframe")
+
+    def test_whep_rtsp_udp_and_llhls_viewers(self):
+        load = os.environ.get("XL_LOAD_BIN", "")
+        self.assertTrue(Path(load).is_file(), f"xl-load not found at {load!r}")
+        out = Path(tempfile.mkdtemp(prefix="xl-load-smoke-"))
+        with xl.Server(workers=1, webrtc_udp_port=xl.free_udp_ports(1)[0]) as srv:
+            srv.wait_stream("live/demo")
+            whep = srv.http_url("/live/demo/whep")
+            # WHEP with both SRTP profiles offered: the server picks AEAD_AES_128_GCM.
+            s = self.run_load(out / "whep.json", "-u", whep, "-n", "10", "-d", "4")
+            self.assert_all_played(s, 10)
+            self.assertEqual(s["srtp_errors"], 0)
+            # 25 fps: over a second of video each (about 3.5 s when the machine is not loaded).
+            self.assertGreater(s["video_frames"], 10 * 30)
+            self.assertGreater(s["rtp_packets"], s["video_frames"])
+            self.assertGreater(s["bytes"], 10 * 150_000)
+            self.assertTrue(srv.wait_log("(AEAD_AES_128_GCM), playing live/demo"))
+            self.assertNotIn("AES_CM_128_HMAC_SHA1_80", srv.log_text())
+            # Only AES-CM/HMAC-SHA1 offered: the server must fall back to it.
+            s = self.run_load(out / "whep_cm.json", "-u", whep, "-n", "3", "-d", "3", "--srtp", "cm")
+            self.assert_all_played(s, 3)
+            self.assertEqual(s["srtp_errors"], 0)
+            self.assertTrue(srv.wait_log("(AES_CM_128_HMAC_SHA1_80), playing live/demo"))
+            self.assertEqual(s["config"]["srtp"], "cm")
+
+            # RTSP over TCP (interleaved) and with RTP over UDP (SETUP client_port).
+            s = self.run_load(out / "rtsp_tcp.json", "-u", srv.rtsp_url("live/demo"), "-n", "5",
+                              "-d", "3")
+            self.assert_all_played(s, 5)
+            self.assertGreater(s["bytes"], 5 * 100_000)
+            s = self.run_load(out / "rtsp_udp.json", "-u", srv.rtsp_url("live/demo"), "-n", "10",
+                              "-d", "4", "--rtsp-transport", "udp")
+            self.assert_all_played(s, 10)
+            self.assertGreater(s["video_frames"], 10 * 30)
+            self.assertGreater(s["bytes"], 10 * 150_000)
+            self.assertTrue(srv.wait_log("playing live/demo over UDP"))
+
+            # LL-HLS: partial segments with blocking reload (_HLS_msn/_HLS_part), part latency.
+            s = self.run_load(out / "llhls.json", "-u", srv.http_url("/live/demo/index.m3u8"),
+                              "-n", "5", "-d", "5", "--ll-hls")
+            self.assert_all_played(s, 5)
+            # Parts are ~1/3 s: each player fetches several per second, not one 2 s segment.
+            self.assertGreater(s["media_messages"], 5 * 6)
+            self.assertGreater(s["part_ms"]["count"], 5 * 3, "parts announced by blocking reloads")
+            self.assertLess(s["part_ms"]["p50"], 2000, "a part arrives soon after its media ends")
 
     def test_merge_write_mode_config(self):
         """[limits] write_mode = "merge" is accepted, and a merge window that is not below half

@@ -73,6 +73,9 @@ void Reporter::printSummary(double elapsedS) const {
                elapsedS > 0 ? s_.bytes * 8 / 1e6 / elapsedS : 0, (unsigned long long)s_.keyframes,
                percentile(s_.ttfbMs, 50), percentile(s_.ttfbMs, 99), percentile(s_.ttfkMs, 50),
                percentile(s_.ttfkMs, 99), (unsigned long long)s_.stalls);
+  if (!s_.partMs.empty())
+    std::fprintf(stderr, "  LL-HLS parts=%zu part latency p50/p99=%.1f/%.1f ms\n", s_.partMs.size(),
+                 percentile(s_.partMs, 50), percentile(s_.partMs, 99));
   for (const auto& [why, n] : s_.failReasons)
     std::fprintf(stderr, "  %llu x %s\n", (unsigned long long)n, why.c_str());
 }
@@ -100,6 +103,15 @@ bool Reporter::writeSummary(const std::string& path, double elapsedS,
                   {"p99", percentile(s_.ttfkMs, 99)},
                   {"max", percentile(s_.ttfkMs, 100)},
                   {"count", s_.ttfkMs.size()}};
+  j["rtp_packets"] = s_.rtpPackets;
+  j["video_frames"] = s_.videoFrames;
+  j["srtp_errors"] = s_.srtpErrors;
+  j["load_cpu_s"] = s_.loadCpuS;
+  if (!s_.partMs.empty())
+    j["part_ms"] = {{"p50", percentile(s_.partMs, 50)},
+                    {"p99", percentile(s_.partMs, 99)},
+                    {"max", percentile(s_.partMs, 100)},
+                    {"count", s_.partMs.size()}};
   j["fail_reasons"] = s_.failReasons;
   std::FILE* f = std::fopen(path.c_str(), "w");
   if (!f) return false;

@@ -19,9 +19,14 @@ struct Stats {
   uint64_t mediaMessages = 0;
   uint64_t keyframes = 0;
   uint64_t stalls = 0;         // media gaps longer than 1 s
+  uint64_t rtpPackets = 0;     // RTP packets received (RTSP over UDP, WHEP after SRTP)
+  uint64_t videoFrames = 0;    // RTP video frames completed (marker bit)
+  uint64_t srtpErrors = 0;     // WHEP packets that failed SRTP authentication
+  std::vector<double> partMs;  // LL-HLS: part published (playlist answered) -> part received
   std::vector<double> ttfbMs;  // connect start -> first media byte
   std::vector<double> ttfkMs;  // connect start -> first video keyframe
   std::map<std::string, uint64_t> failReasons;
+  double loadCpuS = 0;  // xl-load's own user+sys CPU over the run (is the generator the limit?)
 
   void fail(const std::string& reason, bool hadMedia);
 };

@@ -184,7 +184,7 @@ void Viewer::keyframe(double nowMs) {
 }
 
 void Viewer::checkStall(double nowMs) {
-  if (fd_ < 0 || !hadMedia_ || inStall_) return;
+  if (finished_ || (fd_ < 0 && !detached_) || !hadMedia_ || inStall_) return;
   if (nowMs - lastMediaMs_ > stallGapMs()) {
     inStall_ = true;
     ++stats_.stalls;
@@ -197,10 +197,16 @@ void Viewer::finishRun() {
        (connecting_ ? "tcp connect" : stage()) + ")");
 }
 
+void Viewer::detachConnection() {
+  detached_ = true;
+  closeFd();
+}
+
 void Viewer::fail(const std::string& reason) {
   if (finished_) return;
   finished_ = true;
   closeFd();
+  onEnd();
   connecting_ = false;
   if (playing_) --stats_.connected;
   stats_.fail(reason, hadMedia_);

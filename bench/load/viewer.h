@@ -61,6 +61,11 @@ class Viewer : public EventHandler {
   void playing();
   // Ends the viewer, counting it as failed (no media yet) or disconnected.
   void fail(const std::string& reason);
+  // Closes the TCP connection while the viewer goes on playing over other sockets (WHEP after
+  // the answer); stall accounting continues.
+  void detachConnection();
+  // The viewer ended (fail or end of run): release protocol sockets beyond the TCP one.
+  virtual void onEnd() {}
   double now() const { return monoMs(); }
 
   Loop& loop_;
@@ -83,11 +88,21 @@ class Viewer : public EventHandler {
   double lastMediaMs_ = 0;
   std::string out_;  // unsent request bytes (small: commands only)
   bool wantOut_ = false;
+  bool detached_ = false;
 };
 
 std::unique_ptr<Viewer> makeRtmpViewer(Loop& loop, Stats& stats, const Target& t);
 std::unique_ptr<Viewer> makeFlvViewer(Loop& loop, Stats& stats, const Target& t);
 std::unique_ptr<Viewer> makeRtspViewer(Loop& loop, Stats& stats, const Target& t);
 std::unique_ptr<Viewer> makeHlsViewer(Loop& loop, Stats& stats, const Target& t);
+// LL-HLS: partial segments with blocking reload (_HLS_msn/_HLS_part); whole segments otherwise.
+std::unique_ptr<Viewer> makeLlHlsViewer(Loop& loop, Stats& stats, const Target& t);
+// RTSP with RTP/RTCP over UDP (SETUP with client_port; one socket pair per track).
+std::unique_ptr<Viewer> makeRtspUdpViewer(Loop& loop, Stats& stats, const Target& t);
+
+// WHEP options shared by every WHEP viewer of a run.
+struct WhepClientConfig;
+std::unique_ptr<Viewer> makeWhepViewer(Loop& loop, Stats& stats, const Target& t,
+                                       const WhepClientConfig& cfg);
 
 }  // namespace xlload

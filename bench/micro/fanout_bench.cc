@@ -66,7 +66,7 @@ void BM_FanOutPushFrame(benchmark::State& state) {
   const int viewers = static_cast<int>(state.range(0));
   MuxStats mux;
   std::vector<OutputFormat> formats{
-      {"rtmp", [&mux] { return std::make_unique<CountingMuxer>(&mux); }}};
+      {.name = "rtmp", .createMuxer = [&mux] { return std::make_unique<CountingMuxer>(&mux); }}};
   Worker w(0);
   auto stream = std::make_shared<Stream>("live/bench", w, std::vector<Worker*>{&w}, formats,
                                          PublisherInfo{"bench", "-"}, StreamLimits{});

@@ -1,0 +1,33 @@
+// The SDP a WHEP player sends and the parts of the answer it needs (RFC 8829 JSEP; WHEP draft
+// §4.2): a recvonly BUNDLE offer with H.264 video (Baseline and High, packetization-mode=1) and
+// Opus/G.711 audio, and from the answer the ICE credentials, the sha-256 fingerprint, the first
+// usable UDP host candidate and the payload types per m= section.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <string>
+#include <string_view>
+
+namespace xlload {
+
+struct WhepOffer {
+  std::string ufrag, pwd;
+  std::string fingerprint;  // sha-256 of our DTLS certificate, "AB:CD:..."
+};
+
+std::string makeWhepOffer(const WhepOffer& o);
+
+struct WhepAnswer {
+  std::string ufrag, pwd, fingerprint;
+  sockaddr_in candidate{};  // the UDP host candidate to send to
+  int videoPt = -1;         // -1: the section is inactive or missing
+  int audioPt = -1;
+  bool videoH265 = false;
+};
+
+// Parses the answer; `preferHost` (network order IPv4, 0 for none) picks the candidate with that
+// address when there is one. Returns "" or why the answer is unusable.
+std::string parseWhepAnswer(std::string_view sdp, uint32_t preferHost, WhepAnswer& out);
+
+}  // namespace xlload

@@ -1,0 +1,285 @@
+// WHEP player (WHEP draft; RFC 8445 ICE as the controlling full agent against ICE-lite, RFC 5764
+// DTLS-SRTP as the DTLS client, RFC 7983 demultiplexing): POSTs a recvonly offer over HTTP, reads
+// the answer, then on one connected UDP socket sends a STUN Binding request with USE-CANDIDATE,
+// runs the DTLS handshake in memory BIOs (xueliang_webrtc_wire, client role) and unprotects every
+// SRTP packet with libsrtp2. Media bytes, RTP packets, frames (marker bit on video), keyframes
+// and stalls are counted; a Binding request every few seconds keeps consent fresh (RFC 7675).
+#include <arpa/inet.h>
+#include <errno.h>
+#include <openssl/rand.h>
+#include <sys/socket.h>
+
+#include <cstring>
+#include <string>
+
+#include "rtp_media.h"
+#include "viewer.h"
+#include "webrtc/dtls.h"
+#include "webrtc/srtp.h"
+#include "webrtc/stun.h"
+#include "whep_client.h"
+#include "whep_sdp.h"
+
+namespace xlload {
+
+std::string makeWhepClientConfig(const std::string& srtp, WhepClientConfig& out) {
+  const char* profiles = nullptr;
+  if (srtp == "both")
+    profiles = "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80";
+  else if (srtp == "gcm")
+    profiles = "SRTP_AEAD_AES_128_GCM";
+  else if (srtp == "cm")
+    profiles = "SRTP_AES128_CM_SHA1_80";
+  else
+    return "--srtp must be both, gcm or cm";
+  auto id = xl::webrtc::DtlsIdentity::generate(false);
+  if (!id) return id.message();
+  // The context is ours alone: narrowing what the ClientHello offers picks the server's profile.
+  if (SSL_CTX_set_tlsext_use_srtp((*id)->context(), profiles) != 0)
+    return "cannot set the SRTP profiles";
+  out.identity = *id;
+  return "";
+}
+
+namespace {
+
+constexpr int kBatch = 32;
+constexpr size_t kDatagram = 2048;
+constexpr double kIceRetryMs = 300;
+
+// recvmmsg scratch shared by every viewer: one thread, nothing is kept across calls.
+struct RecvScratch {
+  uint8_t bufs[kBatch][kDatagram];
+  iovec iov[kBatch];
+  mmsghdr msgs[kBatch];
+  RecvScratch() {
+    for (int i = 0; i < kBatch; ++i) {
+      iov[i] = {bufs[i], kDatagram};
+      msgs[i] = {};
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+  }
+};
+RecvScratch gRecv;
+
+std::string randomToken(size_t n) {
+  static const char kChars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  uint8_t r[64];
+  RAND_bytes(r, static_cast<int>(n));
+  std::string s;
+  for (size_t i = 0; i < n; ++i) s += kChars[r[i] & 63];
+  return s;
+}
+
+class WhepViewer final : public Viewer {
+ public:
+  WhepViewer(Loop& loop, Stats& stats, const Target& t, const WhepClientConfig& cfg)
+      : Viewer(loop, stats, t), cfg_(cfg), udp_(this) {}
+  ~WhepViewer() override { closeUdp(); }
+
+  void tick(double nowMs) override {
+    if (udpFd_ < 0) return;
+    if (step_ == "ice" && nowMs - lastBindingMs_ >= kIceRetryMs) {
+      sendBinding(nowMs);
+    } else if (step_ == "dtls") {
+      dtls_->onTimer();
+    } else if (step_ == "srtp" && nowMs - lastBindingMs_ >= cfg_.consentIntervalMs) {
+      sendBinding(nowMs);
+    }
+  }
+
+ private:
+  struct UdpHandler : EventHandler {
+    explicit UdpHandler(WhepViewer* v) : v(v) {}
+    void onEvent(uint32_t) override { v->onUdp(); }
+    WhepViewer* v;
+  };
+
+  std::string stage() const override {
+    if (step_ == "ice") return "whep ice: no Binding success response";
+    if (step_ == "dtls")
+      return dtlsIn_ ? "whep dtls: handshake incomplete" : "whep dtls: nothing from the server";
+    return "whep " + step_;
+  }
+
+  void onConnected() override {
+    offer_.ufrag = randomToken(8);
+    offer_.pwd = randomToken(24);
+    offer_.fingerprint = cfg_.identity->fingerprint();
+    std::string body = makeWhepOffer(offer_);
+    send("POST " + target_.path + " HTTP/1.1\r\nHost: " + target_.host + ":" +
+         std::to_string(target_.port) +
+         "\r\nUser-Agent: xl-load\r\nContent-Type: application/sdp\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+  }
+
+  bool onBytes(const uint8_t* data, size_t n) override {
+    resp_.append(reinterpret_cast<const char*>(data), n);
+    if (resp_.size() > 65536) {
+      fail("whep: HTTP response too long");
+      return false;
+    }
+    size_t end = resp_.find("\r\n\r\n");
+    if (end == std::string::npos) return true;
+    int status =
+        resp_.compare(0, 5, "HTTP/") == 0 && resp_.size() > 12 ? std::atoi(resp_.c_str() + 9) : 0;
+    if (status != 201 && status != 200) {
+      fail("whep: HTTP status " + std::to_string(status));
+      return false;
+    }
+    std::string head = resp_.substr(0, end);
+    for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    size_t cl = head.find("\r\ncontent-length:");
+    if (cl == std::string::npos) {
+      fail("whep: answer without Content-Length");
+      return false;
+    }
+    size_t len = std::strtoul(head.c_str() + cl + 17, nullptr, 10);
+    if (resp_.size() < end + 4 + len) return true;
+    std::string err = parseWhepAnswer(std::string_view(resp_).substr(end + 4, len),
+                                      target_.addr.sin_addr.s_addr, answer_);
+    resp_.clear();
+    if (!err.empty()) {
+      fail(err);
+      return false;
+    }
+    detachConnection();
+    openUdp();
+    return false;  // the TCP connection is gone; nothing more to read from it
+  }
+
+  void openUdp() {
+    step_ = "ice";
+    udpFd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (udpFd_ < 0) return fail(std::string("whep: socket: ") + std::strerror(errno));
+    int buf = 1 << 20;  // a joining GOP arrives paced but fast: room for ~700 packets
+    setsockopt(udpFd_, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+    if (::connect(udpFd_, reinterpret_cast<const sockaddr*>(&answer_.candidate),
+                  sizeof answer_.candidate) != 0)
+      return fail(std::string("whep: connect udp: ") + std::strerror(errno));
+    loop_.add(udpFd_, &udp_, EPOLLIN);
+    sendBinding(now());
+  }
+
+  void closeUdp() {
+    if (udpFd_ < 0) return;
+    loop_.remove(udpFd_);
+    ::close(udpFd_);
+    udpFd_ = -1;
+  }
+  void onEnd() override { closeUdp(); }
+
+  // ICE connectivity check as the controlling agent (RFC 8445 §7.1.1): USERNAME is
+  // "answer-ufrag:offer-ufrag", keyed with the answer's password.
+  // A retransmission keeps its transaction ID (RFC 8489 §6.2.1): on a loaded server the answer
+  // to an earlier copy may arrive after the next copy was sent, and must still count.
+  void sendBinding(double nowMs) {
+    lastBindingMs_ = nowMs;
+    if (step_ != "ice" || !haveTxid_) RAND_bytes(txid_.data(), static_cast<int>(txid_.size()));
+    haveTxid_ = true;
+    using namespace xl::webrtc;
+    StunWriter w(kStunBindingRequest, txid_);
+    w.attribute(kAttrUsername, answer_.ufrag + ":" + offer_.ufrag)
+        .u32(kAttrPriority, 0x6e0001ff)
+        .u64(kAttrIceControlling, tieBreaker_)
+        .attribute(kAttrUseCandidate, std::string_view())
+        .integrity(answer_.pwd)
+        .fingerprint();
+    ::send(udpFd_, w.bytes().data(), w.bytes().size(), 0);
+  }
+
+  void onUdp() {
+    while (udpFd_ >= 0) {
+      int n = recvmmsg(udpFd_, gRecv.msgs, kBatch, MSG_DONTWAIT, nullptr);
+      if (n <= 0) {
+        if (n < 0 && errno != EAGAIN && errno != EINTR)
+          fail(std::string("whep: recv: ") + std::strerror(errno));
+        return;
+      }
+      double t = now();
+      for (int i = 0; i < n && udpFd_ >= 0; ++i) datagram(gRecv.bufs[i], gRecv.msgs[i].msg_len, t);
+      if (n < kBatch) return;
+    }
+  }
+
+  // RFC 7983 §7: the first byte tells STUN (0-3), DTLS (20-63) and RTP/RTCP (128-191) apart.
+  void datagram(uint8_t* p, size_t n, double t) {
+    stats_.bytes += n;
+    if (n == 0) return;
+    if (p[0] < 4) return stun(p, n);
+    if (p[0] >= 20 && p[0] <= 63) return dtls(p, n);
+    if (p[0] >= 128 && p[0] <= 191 && srtp_) return rtp(p, n, t);
+  }
+
+  void stun(const uint8_t* p, size_t n) {
+    using namespace xl::webrtc;
+    auto m = parseStun(ByteSpan(p, n));
+    if (!m || m->type != kStunBindingSuccess || m->transactionId != txid_) return;
+    if (!verifyIntegrity(ByteSpan(p, n), *m, answer_.pwd)) return;
+    if (step_ != "ice") return;  // a consent check answered
+    step_ = "dtls";
+    dtls_ = std::make_unique<DtlsTransport>(cfg_.identity, [this](std::span<const uint8_t> d) {
+      if (udpFd_ >= 0) ::send(udpFd_, d.data(), d.size(), 0);
+    });
+    if (xl::Status s = dtls_->connect(); !s) fail(s.message());
+  }
+
+  void dtls(const uint8_t* p, size_t n) {
+    if (!dtls_) return;
+    ++dtlsIn_;
+    if (xl::Status s = dtls_->feed(std::span<const uint8_t>(p, n)); !s) return fail(s.message());
+    if (!dtls_->connected() || srtp_) return;
+    // RFC 8122 §5: the server's certificate must be the one its answer named.
+    if (dtls_->peerFingerprint() != answer_.fingerprint)
+      return fail("whep: DTLS certificate does not match the answer's fingerprint");
+    auto keys = dtls_->srtpKeys();
+    if (!keys) return fail(keys.message());
+    auto in = xl::webrtc::SrtpSession::create(keys->profile, keys->remote,
+                                              xl::webrtc::SrtpSession::Direction::kInbound);
+    if (!in) return fail(in.message());
+    srtp_ = std::move(*in);
+    step_ = "srtp";
+    playing();
+  }
+
+  void rtp(uint8_t* p, size_t n, double t) {
+    if (looksLikeRtcp(p, n)) return;  // sender reports: counted as bytes only
+    auto len = srtp_->unprotectRtp(p, n);
+    if (!len) {
+      ++stats_.srtpErrors;
+      return;
+    }
+    RtpView v;
+    if (!parseRtp(p, *len, v)) return;
+    ++stats_.rtpPackets;
+    media(t);
+    if (v.payloadType != answer_.videoPt) return;
+    if (v.marker) ++stats_.videoFrames;
+    if (startsKeyframe(v.payload, v.payloadLen, answer_.videoH265)) keyframe(t);
+  }
+
+  const WhepClientConfig& cfg_;
+  UdpHandler udp_;
+  int udpFd_ = -1;
+  std::string step_ = "offer";
+  std::string resp_;
+  WhepOffer offer_;
+  WhepAnswer answer_;
+  xl::webrtc::TransactionId txid_{};
+  bool haveTxid_ = false;
+  uint64_t tieBreaker_ = 0x786c2d6c6f6164ull;
+  double lastBindingMs_ = 0;
+  int dtlsIn_ = 0;  // DTLS datagrams from the server, for failure reports
+  std::unique_ptr<xl::webrtc::DtlsTransport> dtls_;
+  std::unique_ptr<xl::webrtc::SrtpSession> srtp_;
+};
+
+}  // namespace
+
+std::unique_ptr<Viewer> makeWhepViewer(Loop& loop, Stats& stats, const Target& t,
+                                       const WhepClientConfig& cfg) {
+  return std::make_unique<WhepViewer>(loop, stats, t, cfg);
+}
+
+}  // namespace xlload
