@@ -11,6 +11,7 @@ PACKAGES=(
   libuv1-dev libssl-dev libsrtp2-dev libusrsctp-dev
   libnss3-dev  # Debian's libsrtp2 uses NSS: initialising it once makes each SRTP session cheap
   libavformat-dev libavcodec-dev libavutil-dev libjemalloc-dev
+  libswresample-dev  # WebRTC: AAC <-> Opus transcoding (libavcodec's libopus encoder)
   libtomlplusplus-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
   libsqlite3-dev  # the recorder's index of recordings
   # tests and benchmarks
