@@ -1,9 +1,10 @@
 """A small RTSP proxy for the camera pull tests (standard library only): it sits between the
 server and the camera (rtsp_camera.py) on one TCP port and forwards each RTSP connection, while
 playing the part of the network or of a quirky camera:
-  - blackhole_udp: UDP SETUP requests get their client_port= rewritten to ports where nobody
-    listens, so the camera's UDP media goes nowhere (a firewall dropping RTP); the reply gets the
-    original ports back. TCP interleaved data passes untouched.
+  - blackhole_udp: UDP SETUP requests get their client_port= rewritten to a port pair the proxy
+    holds and never reads, so the camera's UDP media goes nowhere, silently, as through a
+    firewall that drops RTP (an unbound port would answer with ICMP port unreachable, which
+    makes the camera end the session); the reply gets the original ports back. TCP interleaved data passes untouched.
   - strip_sprop: DESCRIBE replies lose sprop-parameter-sets (Content-Length fixed), as from
     cameras that send the parameter sets only in-band.
 It records every request (time, method, headers) and every reply's Session header.
@@ -73,6 +74,7 @@ class RtspProxy:
         self.port = self._sock.getsockname()[1]
         self._closed = False
         self._conns: list[socket.socket] = []
+        self._sinks: list[socket.socket] = []  # the never-read UDP ports of blackhole_udp
         threading.Thread(target=self._accept, daemon=True).start()
 
     def url(self, user: str, password: str, path: str = "/cam") -> str:
@@ -85,7 +87,7 @@ class RtspProxy:
     def close(self):
         self._closed = True
         self._sock.close()
-        for c in list(self._conns):
+        for c in list(self._conns) + self._sinks:
             try:
                 c.close()
             except OSError:
@@ -133,6 +135,18 @@ class RtspProxy:
                 except OSError:
                     pass
 
+    def _sink_port_pair(self) -> int:
+        """An even UDP port that, with the one above it, the proxy binds and never reads."""
+        while True:
+            rtp = _udp_sink(0)
+            port = rtp.getsockname()[1]
+            rtcp = _udp_sink(port + 1) if port % 2 == 0 and port < 65535 else None
+            if rtcp:
+                with self._lock:
+                    self._sinks += [rtp, rtcp]
+                return port
+            rtp.close()
+
     def _request(self, head: bytes, body: bytes, pending: dict):
         method = head.split(b" ", 1)[0].decode(errors="replace")
         with self._lock:
@@ -140,7 +154,7 @@ class RtspProxy:
         transport = _header(head, "Transport")
         if self.blackhole_udp and method == "SETUP" and transport and "client_port=" in transport:
             m = re.search(rb"client_port=(\d+)-(\d+)", head)
-            dead = _unbound_udp_port_pair()
+            dead = self._sink_port_pair()
             pending[(_header(head, "CSeq") or "").encode()] = m.group(0)
             head = head.replace(m.group(0), f"client_port={dead}-{dead + 1}".encode())
             with self._lock:
@@ -166,12 +180,12 @@ class RtspProxy:
         return head, body
 
 
-def _unbound_udp_port_pair() -> int:
-    """An even UDP port that, with the one above it, nobody listens on (bound, then released)."""
-    while True:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+def _udp_sink(port: int) -> socket.socket | None:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills, then the kernel drops
+        s.bind(("127.0.0.1", port))
+        return s
+    except OSError:
         s.close()
-        if port % 2 == 0 and port < 65535:
-            return port
+        return None
