@@ -134,7 +134,8 @@ def _toml_value(v) -> str:
     raise TypeError(f"no TOML for {v!r}")
 
 
-def render_config(*, rtmp_port: int, http_port: int, workers: int = 2, log_level: str = "info",
+def render_config(*, rtmp_port: int, http_port: int, workers: int = 2,
+                  log_level: str = os.environ.get("XL_LOG_LEVEL", "info"),
                   high_watermark_ms: int = 2000, high_watermark_bytes: int = 4 * 1024 * 1024,
                   stall_timeout_ms: int = 10000, cors_origin: str = "*",
                   sources: list[tuple[str, Path]] | None = None, extra: str = "",
@@ -727,15 +728,20 @@ def assert_demo_streams(test: unittest.TestCase, streams: dict) -> None:
     test.assertEqual(int(streams["audio"]["channels"]), DEMO_CHANNELS)
 
 
-def gst_rtsp_decode(url: str, protocols: str) -> tuple[int | None, float, str]:
+def gst_rtsp_decode(url: str, protocols: str,
+                    report_eos: bool = False) -> tuple[int | None, float, str]:
     """GStreamer's rtspsrc plays `url` over `protocols` (tcp, udp, udp-mcast) and decodes 50
-    H.264 and 50 AAC buffers: run_client's (returncode, seconds, stderr)."""
-    argv = [shutil.which("gst-launch-1.0") or "gst-launch-1.0", "-q", "rtspsrc",
+    H.264 and 50 AAC buffers: run_client's (returncode, seconds, stderr). With report_eos the
+    output also says "Got EOS from element", printed once both sinks have their buffers."""
+    quiet = [] if report_eos else ["-q"]
+    argv = [shutil.which("gst-launch-1.0") or "gst-launch-1.0", *quiet, "rtspsrc",
             f"location={url}", f"protocols={protocols}", "latency=200", "name=s",
             "s.", "!", "application/x-rtp,media=video", "!", "rtph264depay", "!",
             "h264parse", "!", "avdec_h264", "!", "fakesink", "num-buffers=50",
             "s.", "!", "application/x-rtp,media=audio", "!", "rtpmp4gdepay", "!",
             "aacparse", "!", "avdec_aac", "!", "fakesink", "num-buffers=50"]
+    if report_eos:  # gst-launch reports on stdout; run_client keeps stderr
+        argv = ["sh", "-c", 'exec "$@" 1>&2', "sh", *argv]
     return run_client(argv, timeout=scaled(30))
 
 
