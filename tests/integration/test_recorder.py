@@ -68,16 +68,6 @@ def status(server) -> dict:
     return {s["stream"]: s for s in r.json()["streams"]}
 
 
-def wait_until(pred, timeout, step=0.1):
-    deadline = time.monotonic() + xl.scaled(timeout)
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
-
-
 class RecorderTest(xl.ServerTestCase):
     ROOT = Path(tempfile.mkdtemp(prefix="xl-rec-"))
     SERVER_CONFIG = {"sources": [], "extra": recorder_toml(
@@ -92,7 +82,7 @@ class RecorderTest(xl.ServerTestCase):
             subprocess.run(["rm", "-rf", str(cls.ROOT)])
 
     def wait_closed(self, name):
-        self.assertTrue(wait_until(lambda: not status(self.server).get(name, {}).get("writing"), 10),
+        self.assertTrue(xl.wait_until(lambda: not status(self.server).get(name, {}).get("writing"), 10),
                         f"{name} still writing: {status(self.server).get(name)}")
 
     def test_1_continuous_recording_in_segments(self):
@@ -208,7 +198,7 @@ class RecorderTest(xl.ServerTestCase):
         self.assertEqual(r.status, 200, r.body)
         clip = Path(r.json()["path"])
         self.assertTrue(str(clip).startswith(str(self.ROOT / "event/cam/events")), clip)
-        self.assertTrue(wait_until(lambda: status(self.server)["event/cam"]["clips_written"] >= 1, 10),
+        self.assertTrue(xl.wait_until(lambda: status(self.server)["event/cam"]["clips_written"] >= 1, 10),
                         status(self.server).get("event/cam"))
         pub.stop()
         self.assertEqual(files_of(self.ROOT, "event/cam"), [clip], "only the clip was written")
@@ -304,7 +294,7 @@ class RecorderIndexTest(unittest.TestCase):
             pub = xl.publish(srv, "cam/idx")
             time.sleep(7)
             pub.stop()
-            self.assertTrue(wait_until(lambda: not status(srv).get("cam/idx", {}).get("writing"), 10))
+            self.assertTrue(xl.wait_until(lambda: not status(srv).get("cam/idx", {}).get("writing"), 10))
             first = srv.http("/api/v1/recordings?stream=cam/idx").json()["segments"]
             srv.stop()
             srv.cleanup()
@@ -351,7 +341,7 @@ class RecorderDiskErrorTest(unittest.TestCase):
             pub = xl.publish(srv, "cam/bad")
             log = xl.PacketLog(srv.rtmp_url("cam/bad"))
             self.assertIsNotNone(log.wait_first("video"), "viewer got no video")
-            self.assertTrue(wait_until(lambda: xl.Metrics(srv.http("/metrics/recorder").body.decode())
+            self.assertTrue(xl.wait_until(lambda: xl.Metrics(srv.http("/metrics/recorder").body.decode())
                                        .get("xl_recorder_failed", stream="cam/bad") == 1, 10),
                             srv.log_tail())
             self.assertIn("ALERT recorder: cam/bad: recording failed", srv.log_text())
@@ -368,7 +358,7 @@ class RecorderDiskErrorTest(unittest.TestCase):
             # Space returns: the recording resumes by itself.
             blocker.unlink()
             self.assertTrue(srv.wait_log("recording resumed", timeout=6), srv.log_tail())
-            self.assertTrue(wait_until(lambda: files_of(blocker / "rec", "cam/bad"), 5))
+            self.assertTrue(xl.wait_until(lambda: files_of(blocker / "rec", "cam/bad"), 5))
             pub.stop()
         finally:
             xl.kill_all()

@@ -31,16 +31,6 @@ def iso(ms: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
 
 
-def wait_until(pred, timeout, step=0.2):
-    deadline = time.monotonic() + xl.scaled(timeout)
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
-
-
 class RecorderPlaybackTest(xl.ServerTestCase):
     SERVER_CONFIG = {"sources": [], "extra": RECORDER}
 
@@ -57,7 +47,7 @@ class RecorderPlaybackTest(xl.ServerTestCase):
             r = cls.server.http("/api/v1/recordings?stream=vod/cam")
             segs = r.json()["segments"] if r.status == 200 else []
             return segs if len(segs) >= 3 else None
-        cls.segments = wait_until(finished, 15) or []
+        cls.segments = xl.wait_until(finished, 15) or []
 
     @classmethod
     def tearDownClass(cls):

@@ -1090,3 +1090,15 @@ def main() -> None:
         unittest.main(verbosity=2)
     finally:
         kill_all()
+
+
+def wait_until(pred, timeout: float, step: float = 0.1):
+    """Polls pred until it returns something truthy (returned) or the scaled timeout passes
+    (then pred's last value)."""
+    deadline = time.monotonic() + scaled(timeout)
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return pred()
