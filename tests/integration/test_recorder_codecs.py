@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import xl
-from test_recorder import ffprobe_file, files_of, recorder_toml, rule, wait_until
+from test_recorder import ffprobe_file, files_of, recorder_toml, rule
 from test_rtsp_publish import rtsp_publisher
 
 
@@ -28,7 +28,7 @@ class RecorderCodecsTest(xl.ServerTestCase):
 
     def recorded(self, name: str) -> list[dict]:
         # The file closes when the publisher leaves.
-        files = wait_until(lambda: files_of(self.root, name), 10)
+        files = xl.wait_until(lambda: files_of(self.root, name), 10)
         self.assertTrue(files, f"nothing recorded for {name}")
         infos = [ffprobe_file(f) for f in files]
         xl.note(f"recorded {name}: {[(f.name, i) for f, i in zip(files, infos)]}")

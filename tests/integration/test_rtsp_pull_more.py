@@ -75,8 +75,10 @@ class ReloadTest(PullCase):
     @classmethod
     def setUpClass(cls):
         xl.require_tools()
-        cls.camera = Camera(xl.free_ports(1)[0])
-        cls.proxies = {n: RtspProxy(cls.camera.port) for n in ("keep", "change", "new", "api")}
+        # r/change moves to UDP: it gets a camera of its own (see UdpFallbackTest).
+        cls.camera, cls.udp_camera = (Camera(port) for port in xl.free_ports(2))
+        cls.proxies = {n: RtspProxy((cls.udp_camera if n == "change" else cls.camera).port)
+                       for n in ("keep", "change", "new", "api")}
         cls.base = dict(transport="tcp", retry_min_ms=300, retry_max_ms=1000)
         cls.initial = (source_toml("r/keep", cls.url("keep"), **cls.base) +
                        source_toml("r/change", cls.url("change"), **cls.base))
@@ -164,34 +166,38 @@ class ReloadTest(PullCase):
 
 
 class UdpFallbackTest(PullCase):
-    """The camera sits behind a proxy that sends its UDP media to ports where nobody listens."""
+    """Cameras behind proxies that send their UDP media to ports where nobody listens. Each source
+    has its own camera: gst-rtsp-server 1.22 aborts (gst_rtsp_media_get_rates: assertion failed)
+    when a second client PLAYs its shared media over UDP while another session is starting."""
 
     SERVER_CONFIG = {"sources": []}
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.camera = Camera(xl.free_ports(1)[0])
-        cls.proxy = RtspProxy(cls.camera.port, blackhole_udp=True)
+        cls.cameras = [Camera(port) for port in xl.free_ports(2)]
+        cls.proxies = [RtspProxy(cam.port, blackhole_udp=True) for cam in cls.cameras]
 
     @classmethod
     def tearDownClass(cls):
         super().tearDownClass()
-        cls.proxy.close()
+        for proxy in cls.proxies:
+            proxy.close()
 
     def test_auto_falls_back_to_tcp_and_forced_udp_reports(self):
         srv = self.server
-        url = self.proxy.url(USER, PASSWORD)
-        self.add_source(name="fb/auto", url=url, transport="auto")
-        self.add_source(name="fb/udp", url=url, transport="udp", no_media_timeout_ms=3000,
-                        retry_min_ms=500, retry_max_ms=1000)
+        self.proxy = self.proxies[0]
+        self.add_source(name="fb/auto", url=self.proxy.url(USER, PASSWORD), transport="auto")
+        self.add_source(name="fb/udp", url=self.proxies[1].url(USER, PASSWORD), transport="udp",
+                        no_media_timeout_ms=3000, retry_min_ms=500, retry_max_ms=1000)
         auto = self.wait_state("fb/auto", ("live",), 20)
         self.assertEqual(auto["media_transport"], "tcp")
         self.assertEqual(auto["attempts"], 0, "the fallback happens within the first attempt")
         self.assertTrue(srv.wait_log("source fb/auto: no UDP media within 2000 ms; switching to TCP", 1))
         self.assertTrue(srv.wait_log("source fb/auto: playing 1 track(s) over UDP", 1))
         self.assertTrue(srv.wait_log("source fb/auto: playing 1 track(s) over TCP", 1))
-        self.assertGreaterEqual(self.proxy.rewritten, 2, "UDP SETUPs did not go through the proxy")
+        self.assertEqual([p.rewritten >= 1 for p in self.proxies], [True, True],
+                         "UDP SETUPs did not go through the proxies")
         self.assertIn("SETUP", self.proxy.methods())
         got = packets(srv.rtsp_url("fb/auto"), 3)
         video = [p for p in got if p[0] == "video"]
@@ -204,6 +210,8 @@ class UdpFallbackTest(PullCase):
         self.assertEqual(bad["frames_in"], 0)
         self.assertServerAlive()
         self.assertEqual(self.sources()["fb/auto"]["state"], "live")
+        for cam in self.cameras:
+            self.assertTrue(cam.proc.alive(), cam.proc.output()[-2000:])
 
 
 class AudioCameraTest(PullCase):
