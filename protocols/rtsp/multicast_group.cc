@@ -65,10 +65,11 @@ class MulticastSender : public Viewer {
 };
 
 struct MulticastGroups::Group {
-  uint32_t index = 0;
+  uint32_t address32 = 0;  // host order, the key of usedAddresses_
   std::string address;
   int port = 0;
   int refs = 0;
+  std::shared_ptr<const MulticastSettings> settings;  // the ones it was started under
   StreamPtr stream;
   Worker* worker = nullptr;
   std::unique_ptr<MulticastSender> sender;  // touched on `worker` only
@@ -89,46 +90,71 @@ int MulticastGroups::Lease::rtpPort(int track) const {
   return group_->port + 2 * track;
 }
 
+int MulticastGroups::Lease::ttl() const {
+  return group_->settings->ttl;
+}
+
 MulticastGroups::MulticastGroups(const MulticastSettings& settings, int format)
-    : settings_(settings), format_(format), used_(settings.range.count, false) {}
+    : format_(format), settings_(std::make_shared<const MulticastSettings>(settings)) {}
 
 MulticastGroups::~MulticastGroups() = default;
+
+void MulticastGroups::reconfigure(const MulticastSettings& settings) {
+  auto next = std::make_shared<const MulticastSettings>(settings);
+  std::lock_guard lock(mu_);
+  settings_ = std::move(next);
+}
+
+std::shared_ptr<const MulticastSettings> MulticastGroups::settings() const {
+  std::lock_guard lock(mu_);
+  return settings_;
+}
 
 Result<std::unique_ptr<MulticastGroups::Lease>> MulticastGroups::join(const StreamPtr& stream,
                                                                       Worker& w,
                                                                       const ViewerLimits& limits) {
+  // The stream's group under `settings`, with one more lease; null if it has none. Under mu_.
+  auto joinRunning = [&](const std::shared_ptr<const MulticastSettings>& settings) {
+    for (auto& g : groups_) {
+      if (g->stream == stream && g->settings == settings) {
+        ++g->refs;
+        return std::make_unique<Lease>(*this, g);
+      }
+    }
+    return std::unique_ptr<Lease>();
+  };
+  std::shared_ptr<const MulticastSettings> settings;
   {
     std::lock_guard lock(mu_);
-    if (auto it = byStream_.find(stream.get()); it != byStream_.end()) {
-      ++it->second->refs;
-      return std::make_unique<Lease>(*this, it->second);
-    }
+    settings = settings_;
+    if (!settings->enabled) return Status::error("multicast is off");
+    if (auto lease = joinRunning(settings)) return lease;
   }
   // The first viewer: open the sender's sockets outside the lock, then claim a group. Another
   // worker may have raced us to it; then this sender is simply discarded.
   auto sender = std::make_unique<MulticastSender>(w);
-  if (Status s = sender->open(settings_); !s) return s;
+  if (Status s = sender->open(*settings); !s) return s;
   std::shared_ptr<Group> g;
   {
     std::lock_guard lock(mu_);
-    if (auto it = byStream_.find(stream.get()); it != byStream_.end()) {
-      ++it->second->refs;
-      return std::make_unique<Lease>(*this, it->second);
-    }
-    size_t i = 0;
-    while (i < used_.size() && used_[i]) ++i;
-    if (i == used_.size()) return Status::error("every multicast group is in use");
-    used_[i] = true;
+    if (auto lease = joinRunning(settings)) return lease;
+    // Group i of the range sends to ports port + 4i ..; an address still used by a group of
+    // earlier settings is skipped.
+    uint32_t i = 0;
+    while (i < settings->range.count && usedAddresses_.count(settings->range.first + i)) ++i;
+    if (i == settings->range.count) return Status::error("every multicast group is in use");
     g = std::make_shared<Group>();
-    g->index = static_cast<uint32_t>(i);
-    g->address = ipv4String(settings_.range.first + g->index);
-    g->port = settings_.port + 4 * static_cast<int>(i);
+    g->address32 = settings->range.first + i;
+    g->address = ipv4String(g->address32);
+    g->port = settings->port + 4 * static_cast<int>(i);
     g->refs = 1;
+    g->settings = settings;
     g->stream = stream;
     g->worker = &w;
     sender->start(g->address, g->port, limits);
     g->sender = std::move(sender);
-    byStream_[stream.get()] = g;
+    usedAddresses_.insert(g->address32);
+    groups_.push_back(g);
   }
   spdlog::info("rtsp: multicast {} to {} ports {}-{}", stream->name(), g->address, g->port,
                g->port + 3);
@@ -140,8 +166,7 @@ void MulticastGroups::release(const std::shared_ptr<Group>& g) {
   {
     std::lock_guard lock(mu_);
     if (--g->refs > 0) return;
-    if (auto it = byStream_.find(g->stream.get()); it != byStream_.end() && it->second == g)
-      byStream_.erase(it);
+    std::erase(groups_, g);
   }
   // Stop the sender on its own worker; the group's address is reused only once it is silent.
   g->worker->run([this, g] {
@@ -151,7 +176,7 @@ void MulticastGroups::release(const std::shared_ptr<Group>& g) {
       spdlog::info("rtsp: multicast {} to {} stopped", g->stream->name(), g->address);
     }
     std::lock_guard lock(mu_);
-    used_[g->index] = false;
+    usedAddresses_.erase(g->address32);
   });
 }
 
@@ -159,7 +184,7 @@ void MulticastGroups::stopWorker(Worker& w) {
   std::vector<std::shared_ptr<Group>> mine;
   {
     std::lock_guard lock(mu_);
-    for (auto& [stream, g] : byStream_) {
+    for (auto& g : groups_) {
       if (g->worker == &w) mine.push_back(g);
     }
   }

@@ -4,13 +4,17 @@
 // viewer, sends every packet once to the group, however many viewers have joined it; RTCP sender
 // reports go to the group's RTCP ports. Each SETUP holds a lease; the sender stops and the group
 // is freed when the last lease goes (TEARDOWN, connection closed, session timeout).
+//
+// A reload swaps the settings for groups started afterwards: a new SETUP gets a group under the
+// new settings (or 461 when multicast is now off), while running groups keep their address,
+// ports and TTL until their last viewer leaves.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "rtsp/rtsp_headers.h"
@@ -27,6 +31,7 @@ struct MulticastSettings {
   int port = 9000;  // group i: video RTP/RTCP on port + 4i, +1; audio on port + 4i + 2, +3
   int ttl = 16;
   std::string interface;  // IPv4 address to send from; empty: the routing table decides
+  bool operator==(const MulticastSettings&) const = default;
 };
 
 class MulticastSender;
@@ -48,14 +53,19 @@ class MulticastGroups {
     Lease& operator=(const Lease&) = delete;
     const std::string& address() const;
     int rtpPort(int track) const;
+    int ttl() const;
 
    private:
     MulticastGroups& owner_;
     std::shared_ptr<Group> group_;
   };
 
-  const MulticastSettings& settings() const { return settings_; }
-  // On the viewer's worker `w`: the stream's group, started now (on `w`) if it has none.
+  // Settings for groups started from now on (main thread, on reload; any thread may join).
+  void reconfigure(const MulticastSettings& settings);
+  std::shared_ptr<const MulticastSettings> settings() const;
+  bool enabled() const { return settings()->enabled; }
+  // On the viewer's worker `w`: the stream's group under the current settings, started now (on
+  // `w`) if it has none. An error when multicast is off or every group address is taken.
   Result<std::unique_ptr<Lease>> join(const StreamPtr& stream, Worker& w,
                                       const ViewerLimits& limits);
   // On `w` as it stops: its senders stop now, closing their sockets on their own loop, even
@@ -66,11 +76,13 @@ class MulticastGroups {
  private:
   void release(const std::shared_ptr<Group>& g);
 
-  MulticastSettings settings_;
   int format_;
-  std::mutex mu_;  // join/leave only (control path); senders never take it
-  std::unordered_map<const Stream*, std::shared_ptr<Group>> byStream_;
-  std::vector<bool> used_;  // group indexes in use, including senders still stopping
+  mutable std::mutex mu_;  // join/leave/reload only (control path); senders never take it
+  std::shared_ptr<const MulticastSettings> settings_;
+  // Groups with viewers: at most one per stream under the current settings, plus groups of
+  // earlier settings still running for their viewers.
+  std::vector<std::shared_ptr<Group>> groups_;
+  std::unordered_set<uint32_t> usedAddresses_;  // including senders still stopping
 };
 
 }  // namespace xl::rtsp

@@ -49,6 +49,7 @@ std::string formatMulticastTransport(std::string_view group, int rtpPort, int tt
 struct MulticastRange {
   uint32_t first = 0;
   uint32_t count = 0;
+  bool operator==(const MulticastRange&) const = default;
 };
 Result<MulticastRange> parseMulticastRange(std::string_view text);
 std::string ipv4String(uint32_t hostOrder);

@@ -45,6 +45,19 @@ class RtspModule : public ProtocolModule {
       settings_ = next;
       multicastSettings_ = mc;
     }
+    pendingMulticast_ = mc;
+  }
+
+  // The multicast keys reach new SETUPs; running groups keep theirs until their last viewer
+  // leaves. The other keys are listener settings: a restart applies them.
+  void applyReload() override {
+    if (!multicast_ || pendingMulticast_ == multicastSettings_) return;
+    const MulticastSettings& mc = pendingMulticast_;
+    spdlog::info("reload: rtsp multicast {} for new SETUPs (range {}/{} groups, port {}, ttl {})",
+                 mc.enabled ? "on" : "off", ipv4String(mc.range.first), mc.range.count, mc.port,
+                 mc.ttl);
+    multicastSettings_ = mc;
+    multicast_->reconfigure(mc);
   }
 
   Status startWorker(Worker& w, ServerContext& ctx) override {
@@ -74,9 +87,8 @@ class RtspModule : public ProtocolModule {
       rtcpPort_ = pair->rtcp->port();
       spdlog::info("rtsp: RTP/RTCP over UDP on ports {}/{}", rtpPort_, rtcpPort_);
     }
-    // Multicast settings are read once, at start (a reload does not move live groups).
-    if (multicastSettings_.enabled && !multicast_)
-      multicast_ = std::make_unique<MulticastGroups>(multicastSettings_, format_);
+    // Present even while multicast is off, so that a reload can turn it on.
+    if (!multicast_) multicast_ = std::make_unique<MulticastGroups>(multicastSettings_, format_);
     RtspShared shared{pair.get(), h, multicast_.get(), &router_};
     return listeners_.open(w, settings_.listen, [this, &w, &ctx, shared](int fd, std::string peer) {
       (new RtspSession(ctx, settings_, format_, w, shared, fd, std::move(peer)))->start();
@@ -95,10 +107,12 @@ class RtspModule : public ProtocolModule {
   }
 
   void setFormat(int f) { format_ = f; }
+  const UdpIngestRouter& router() const { return router_; }
 
  private:
   RtspSettings settings_;
-  MulticastSettings multicastSettings_;
+  MulticastSettings multicastSettings_;  // what multicast_ runs with
+  MulticastSettings pendingMulticast_;   // as last read; applied by applyReload()
   std::unique_ptr<MulticastGroups> multicast_;
   UdpIngestRouter router_;
   int format_ = -1;
@@ -115,8 +129,18 @@ namespace xl {
 
 void registerRtspModule(ModuleRegistry& registry) {
   auto module = std::make_unique<rtsp::RtspModule>();
+  const rtsp::UdpIngestRouter* router = &module->router();  // lives as long as the registry
   module->setFormat(registry.addOutputFormat(
-      {.name = "rtsp", .createMuxer = [] { return std::make_unique<rtsp::RtspMuxer>(); }}));
+      {.name = "rtsp",
+       .createMuxer = [] { return std::make_unique<rtsp::RtspMuxer>(); },
+       .metrics =
+           [router] {
+             return "# HELP xueliang_rtsp_udp_unknown_source_drops_total Datagrams on the shared "
+                    "RTSP RTP/RTCP ports from a source no UDP publisher track expects (dropped).\n"
+                    "# TYPE xueliang_rtsp_udp_unknown_source_drops_total counter\n"
+                    "xueliang_rtsp_udp_unknown_source_drops_total " +
+                    std::to_string(router->dropped()) + "\n";
+           }}));
   registry.addProtocol(std::move(module));
 }
 

@@ -262,7 +262,10 @@ void RtspSession::setup(const RtspMessage& req, const RtspTarget& target) {
   const TransportSpec* chosen = nullptr;
   for (const TransportSpec& t : *specs) {
     if (t.mode.size() && t.mode != "PLAY") continue;
-    if (t.multicast ? !t.tcp && shared_.multicast : t.tcp || (t.clientPort[0] >= 0 && udp_)) {
+    // Multicast as configured now (a reload may switch it), or the group this session holds.
+    const bool multicastOk =
+        !t.tcp && shared_.multicast && (multicast_ || shared_.multicast->enabled());
+    if (t.multicast ? multicastOk : t.tcp || (t.clientPort[0] >= 0 && udp_)) {
       chosen = &t;
       break;
     }
@@ -286,7 +289,7 @@ void RtspSession::setup(const RtspMessage& req, const RtspTarget& target) {
       multicast_ = std::move(*lease);
     }
     answer = formatMulticastTransport(multicast_->address(), multicast_->rtpPort(track),
-                                      shared_.multicast->settings().ttl);
+                                      multicast_->ttl());
   } else if (kind == Transport::kTcp) {
     // The shared bytes carry fixed channels: the client gets ours whatever it asked (§12.39).
     int ch = rtpChannel(track);

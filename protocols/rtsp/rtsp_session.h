@@ -38,7 +38,7 @@ struct RtspSettings {
 struct RtspShared {
   UdpPorts* udp = nullptr;
   std::string udpHost;                   // the shared ports' bind host ("0.0.0.0", "[::]")
-  MulticastGroups* multicast = nullptr;  // null: multicast is off
+  MulticastGroups* multicast = nullptr;  // null: RTSP is off; else see its enabled()
   UdpIngestRouter* router = nullptr;
 };
 

@@ -8,91 +8,40 @@
 // Env: XUELIANG_BIN (default build/xueliang), CHROMIUM (default /usr/bin/chromium).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
 
 import {
-  HERE, SERVER_BIN, CHROMIUM, CHROMIUM_ARGS, DEMO_CLIP, HOST, sleep, freePort, until, startServer,
-  serverLogTail, baseConfig, httpGet, startPageServer,
+  DEMO_CLIP, HLS_JS, sleep, httpGet, assertTools, fileSource, startHttpServer, startHlsBrowser,
+  untilServerReady, withHlsPage, stopAll,
 } from './xl_common.mjs';
-const HLS_JS = path.join(HERE, 'node_modules', 'hls.js', 'dist', 'hls.js');
 
 const S = {};
 
-const serverLog = () => serverLogTail(S);
-
 before(async () => {
-  assert.ok(fs.existsSync(SERVER_BIN), `xueliang binary not found at ${SERVER_BIN} (set XUELIANG_BIN)`);
-  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} missing: run scripts/install-browser-deps.sh`);
-  assert.ok(fs.existsSync(HLS_JS), `${HLS_JS} missing: run npm ci in tests/browser`);
-  S.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xl-browser-hls-'));
-  S.rtmpPort = await freePort();
-  S.httpPort = await freePort();
-  const config = [
-    ...baseConfig(S, 'test_hls_js.mjs'),
+  assertTools(HLS_JS);
+  await startHttpServer(S, 'xl-browser-hls-', 'test_hls_js.mjs', [
     '[hls]',
     'segment_duration_ms = 2000',
     'part_duration_ms = 333',
     '',
-    '[[sources]]',
-    'name = "live/demo"',
-    `file = ${JSON.stringify(DEMO_CLIP)}`,
-    'loop = true',
-    '',
-  ].join('\n');
-  startServer(S, config);
-  S.hlsUrl = `http://${HOST}:${S.httpPort}/live/demo/index.m3u8`;
-
-  // The page's own origin: a tiny static server on another port, so HLS is cross-origin.
-  ({ server: S.pageServer, origin: S.pageOrigin } =
-    await startPageServer({ '/': 'hls.html', '/hls.js': HLS_JS }));
-
-  S.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    ...fileSource('live/demo', DEMO_CLIP),
+  ]);
+  S.hlsUrl = `${S.base}/live/demo/index.m3u8`;
+  await startHlsBrowser(S);
 
   // Ready once the demo source has a segment: the playlist answers 200.
-  await until('live/demo over HLS', 20000, async () => {
-    if (S.exited) throw new Error(`xueliang exited early ${JSON.stringify(S.exited)}:\n${serverLog()}`);
+  await untilServerReady(S, 'live/demo over HLS', 20000, async () => {
     const r = await httpGet(S.hlsUrl);
     return r && r.status === 200 && r.body.toString().includes('#EXTINF') ? r : null;
   }, 300);
 });
 
-after(async () => {
-  if (S.browser) await S.browser.close().catch(() => {});
-  if (S.pageServer) S.pageServer.close();
-  if (S.server && !S.exited) {
-    S.server.kill('SIGTERM');
-    await Promise.race([S.serverExit, sleep(3000)]);
-    if (!S.exited) S.server.kill('SIGKILL');
-  }
-  if (S.dir) console.log(`# artifacts: ${S.dir} (config, server log)`);
-});
+after(() => stopAll(S));
 
 // Plays `url` for a while and returns the latency figures seen once playback settled.
 async function play(url, lowLatencyMode) {
-  const page = await S.browser.newPage({ viewport: { width: 640, height: 360 } });
-  const consoleLines = [];
-  page.on('console', (m) => { if (m.type() === 'error') consoleLines.push(m.text()); });
-  page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
-  try {
-    await page.goto(`${S.pageOrigin}/`);
-    const env = await page.evaluate(() => ({ ua: navigator.userAgent, v: window.xl.hlsVersion, ok: window.xl.supported }));
-    console.log(`# ${env.ua}; hls.js ${env.v}`);
-    assert.ok(env.ok, 'hls.js: MSE not supported in this browser');
-    await page.evaluate(([u, ll]) => window.xlStart(u, ll), [url, lowLatencyMode]);
+  return withHlsPage(S, url, lowLatencyMode, async ({ state, untilPlayed }) => {
     const t0 = Date.now();
-    const state = () => page.evaluate(() => ({ snap: window.xlSnapshot(), xl: window.xl }));
-    try {
-      await until('currentTime > 2 s', 15000, async () => {
-        const s = await state();
-        if (s.xl.fatal) throw new Error(`hls.js fatal error ${s.xl.fatal}: ${JSON.stringify(s.xl.errors)}`);
-        return s.snap.currentTime > 2 ? s : null;
-      }, 200);
-    } catch (e) {
-      throw new Error(`${e.message}\nlast state: ${JSON.stringify(await state())}\nconsole: ${consoleLines.join('\n')}`);
-    }
+    await untilPlayed('currentTime > 2 s', 15000, (s) => s.snap.currentTime > 2);
     console.log(`# playing after ${Date.now() - t0} ms`);
     // Let the player settle at its target distance from live, then sample.
     await sleep(4000);
@@ -103,9 +52,7 @@ async function play(url, lowLatencyMode) {
     }
     const s = await state();
     return { samples, xl: s.xl, first: samples[0], last: samples.at(-1) };
-  } finally {
-    await page.close();
-  }
+  });
 }
 
 function median(xs) {

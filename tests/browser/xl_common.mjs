@@ -2,18 +2,22 @@
 // polling, config sections for a test server, and starting the real server binary.
 //
 // Env: XUELIANG_BIN (default build/xueliang), CHROMIUM (default /usr/bin/chromium).
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
 
 export const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const SOURCE_DIR = path.resolve(HERE, '..', '..');
 export const SERVER_BIN = path.resolve(SOURCE_DIR, process.env.XUELIANG_BIN || 'build/xueliang');
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const DEMO_CLIP = path.join(SOURCE_DIR, 'conf', 'demo', 'demo.mp4');
+export const HLS_JS = path.join(HERE, 'node_modules', 'hls.js', 'dist', 'hls.js');
 export const HOST = '127.0.0.1';
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
   '--no-first-run', '--disable-background-networking', '--disable-component-update',
@@ -124,12 +128,15 @@ export async function startPageServer(files) {
   return { server, origin: `http://${HOST}:${server.address().port}` };
 }
 
-// Fails the test at once, with the fix named, when the server binary or Chromium is missing.
-export function assertTools() {
+// Fails the test at once, with the fix named, when the server binary, Chromium or one of
+// `npmFiles` (files of the npm packages, e.g. HLS_JS) is missing.
+export function assertTools(...npmFiles) {
   if (!fs.existsSync(SERVER_BIN))
     throw new Error(`xueliang binary not found at ${SERVER_BIN} (set XUELIANG_BIN)`);
   if (!fs.existsSync(CHROMIUM))
     throw new Error(`${CHROMIUM} missing: run scripts/install-browser-deps.sh`);
+  for (const f of npmFiles)
+    if (!fs.existsSync(f)) throw new Error(`${f} missing: run npm ci in tests/browser`);
 }
 
 // A camera-like clip made with ffmpeg from testsrc2 (H.264 without B-frames, video only) at
@@ -191,14 +198,70 @@ export async function webrtcSessions(S) {
   return (Array.isArray(j) ? j : j.sessions || []).filter((s) => s.protocol === 'webrtc');
 }
 
-// The end of a test file: closes the browser, stops the server (SIGKILL after 3 s) and names the
-// directory kept for inspection.
-export async function stopAll(S) {
+// The end of a test file: closes the browser and the page server, stops the server (SIGKILL
+// after 3 s) and names the directory kept for inspection (holding `kept`).
+export async function stopAll(S, kept = 'config, server log') {
   if (S.browser) await S.browser.close().catch(() => {});
+  if (S.pageServer) S.pageServer.close();
   if (S.server && !S.exited) {
     S.server.kill('SIGTERM');
     const r = await Promise.race([S.serverExit, sleep(3000).then(() => null)]);
     if (!r) { S.server.kill('SIGKILL'); await S.serverExit; }
   }
-  if (S.dir) console.log(`# artifacts: ${S.dir} (config, server log)`);
+  if (S.dir) console.log(`# artifacts: ${S.dir} (${kept})`);
+}
+
+// Starts the server for an RTMP/HTTP test in a new temp dir (S.dir, prefix `tmpPrefix`): free
+// RTMP and HTTP ports, baseConfig() and then `sections` (lines, or a function of S when they
+// name S.dir). Sets S.base to the HTTP origin.
+export async function startHttpServer(S, tmpPrefix, writtenBy, sections) {
+  S.dir = fs.mkdtempSync(path.join(os.tmpdir(), tmpPrefix));
+  S.rtmpPort = await freePort();
+  S.httpPort = await freePort();
+  const extra = typeof sections === 'function' ? sections(S) : sections;
+  startServer(S, [...baseConfig(S, writtenBy), ...extra].join('\n'));
+  S.base = `http://${HOST}:${S.httpPort}`;
+}
+
+// For the hls.js tests: serves hls.html and hls.js from another origin (S.pageServer,
+// S.pageOrigin), so media requests are cross-origin, and launches Chromium (S.browser).
+export async function startHlsBrowser(S) {
+  ({ server: S.pageServer, origin: S.pageOrigin } =
+    await startPageServer({ '/': 'hls.html', '/hls.js': HLS_JS }));
+  S.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+}
+
+// Opens hls.html in a new page, checks that hls.js can play here (MSE), starts `url`
+// (lowLatencyMode as given) and runs fn(p) with p.state() (the page's { snap, xl }) and
+// p.untilPlayed(what, timeoutMs, pred): polls until pred(state) and returns that state, fails at
+// once on a fatal hls.js error, and on timeout with the last state, the page's console errors and
+// the server's log. Closes the page afterwards; returns what fn returns.
+export async function withHlsPage(S, url, lowLatencyMode, fn) {
+  const page = await S.browser.newPage({ viewport: { width: 640, height: 360 } });
+  const consoleLines = [];
+  page.on('console', (m) => { if (m.type() === 'error') consoleLines.push(m.text()); });
+  page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
+  try {
+    await page.goto(`${S.pageOrigin}/`);
+    const env = await page.evaluate(() => ({ ua: navigator.userAgent, v: window.xl.hlsVersion, ok: window.xl.supported }));
+    console.log(`# ${env.ua}; hls.js ${env.v}`);
+    assert.ok(env.ok, 'hls.js: MSE not supported in this browser');
+    await page.evaluate(([u, ll]) => window.xlStart(u, ll), [url, lowLatencyMode]);
+    const state = () => page.evaluate(() => ({ snap: window.xlSnapshot(), xl: window.xl }));
+    const untilPlayed = async (what, timeoutMs, pred) => {
+      try {
+        return await until(what, timeoutMs, async () => {
+          const st = await state();
+          if (st.xl.fatal) throw new Error(`hls.js fatal error ${st.xl.fatal}: ${JSON.stringify(st.xl.errors)}`);
+          return pred(st) ? st : null;
+        }, 200);
+      } catch (e) {
+        throw new Error(`${e.message}\nlast state: ${JSON.stringify(await state())}\n` +
+          `console: ${consoleLines.join('\n')}\n${serverLogTail(S)}`);
+      }
+    };
+    return await fn({ page, state, untilPlayed });
+  } finally {
+    await page.close();
+  }
 }

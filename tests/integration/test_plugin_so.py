@@ -6,13 +6,9 @@ against the installed headers and pkg-config file, as a plugin author would."""
 
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
-import time
 import unittest
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import xl
@@ -61,22 +57,9 @@ class PluginSoServerTest(xl.ServerTestCase):
         require_plugins()
         super().setUpClass()
 
-    def flv_status(self, name):
-        try:
-            with urllib.request.urlopen(self.server.flv_url(name), timeout=10) as r:
-                r.read(13)
-                return r.status
-        except urllib.error.HTTPError as e:
-            return e.code
-
     def test_1_denies_the_configured_stream_on_rtmp_and_flv(self):
         self.assertTrue(self.server.wait_log("loaded type 'hello'"), self.server.log_tail())
-        self.track(xl.publish(self.server, "live/secret"))
-        rc, took, _ = xl.run_client(
-            ["ffprobe", "-v", "error", self.server.rtmp_url("live/secret")], timeout=15)
-        self.assertNotEqual(rc, 0, "RTMP play of the denied stream must fail")
-        self.assertLess(took, 10)
-        self.assertEqual(self.flv_status("live/secret"), 403)
+        self.assertPlayDenied("live/secret")
         self.assertTrue(self.server.wait_log("hello: deny play of live/secret"),
                         self.server.log_tail())
         # Other streams play, and the plugin logs those decisions too.
@@ -87,20 +70,11 @@ class PluginSoServerTest(xl.ServerTestCase):
 
     def test_2_reload_reconfigures_the_loaded_plugin(self):
         self.track(xl.publish(self.server, "live/secret"))
-        self.assertEqual(self.flv_status("live/secret"), 403)
-        before = self.server.log_text().count("reload:")
-        text = xl.render_config(rtmp_port=self.server.rtmp_port, http_port=self.server.http_port,
-                                rtsp_port=self.server.rtsp_port,
-                                rtsp_udp_ports=self.server.rtsp_udp_ports,
-                                extra=plugin_toml([HELLO], deny="live/other"))
-        self.server.config_path.write_text(text)
-        self.server.proc.send_signal(signal.SIGHUP)
-        deadline = time.monotonic() + xl.scaled(5)
-        while self.server.log_text().count("reload:") == before:
-            self.assertLess(time.monotonic(), deadline, self.server.log_tail())
-            time.sleep(0.05)
+        self.assertEqual(self.server.flv_status("live/secret"), 403)
+        text = self.server.render(extra=plugin_toml([HELLO], deny="live/other"))
+        self.assertTrue(self.server.reload(text), self.server.log_tail())
         self.assertIn("reload: configuration applied", self.server.log_text())
-        self.assertEqual(self.flv_status("live/secret"), 200)
+        self.assertEqual(self.server.flv_status("live/secret"), 200)
 
 
 class PluginSoCheckTest(unittest.TestCase):

@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 import time
 import unittest
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import xl
@@ -26,6 +26,33 @@ def recorder_toml(root: Path, *, segment_seconds=4, rules="", max_bytes=0) -> st
     if max_bytes:
         text += f"max_bytes = {max_bytes}\n"
     return text + rules
+
+
+@contextmanager
+def temp_root(prefix: str):
+    """A recording root of its own; every client is killed and the root removed afterwards."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield root
+    finally:
+        xl.kill_all()
+        subprocess.run(["rm", "-rf", str(root)])
+
+
+@contextmanager
+def recorder_server(root: Path, **toml):
+    """A started server without file sources, recording into `root` (recorder_toml's keys; rule
+    cam/* unless `rules` is given). Stopped (its exit checked) unless it has died or been killed;
+    cleaned up in any case."""
+    toml.setdefault("rules", rule(["cam/*"]))
+    srv = xl.Server(sources=[], extra=recorder_toml(root, **toml))
+    srv.start()
+    try:
+        yield srv
+        if srv.alive():
+            srv.stop()
+    finally:
+        srv.cleanup()
 
 
 def rule(streams, mode="always", **keys) -> str:
@@ -219,15 +246,12 @@ class RecorderTest(xl.ServerTestCase):
 class RecorderCrashTest(unittest.TestCase):
     def test_kill_9_leaves_playable_fragments(self):
         xl.require_tools()
-        root = Path(tempfile.mkdtemp(prefix="xl-rec-crash-"))
-        srv = xl.Server(sources=[], extra=recorder_toml(root, segment_seconds=600,
-                                                        rules=rule(["cam/*"])))
-        srv.start()
-        try:
-            pub = xl.publish(srv, "cam/one")
-            time.sleep(9)
-            srv.kill()
-            pub.cleanup()
+        with temp_root("xl-rec-crash-") as root:
+            with recorder_server(root, segment_seconds=600) as srv:
+                pub = xl.publish(srv, "cam/one")
+                time.sleep(9)
+                srv.kill()
+                pub.cleanup()
             files = files_of(root, "cam/one")
             self.assertEqual(len(files), 1, files)
             info = ffprobe_file(files[0])
@@ -236,22 +260,13 @@ class RecorderCrashTest(unittest.TestCase):
             # the last fragment is on disk.
             self.assertGreaterEqual(counted_duration(files[0]), 9 - GOP_S - 1.5)
             # A new server indexes the file from the disk, with its probed duration.
-            again = xl.Server(sources=[], extra=recorder_toml(root, rules=rule(["cam/*"])))
-            again.start()
-            try:
+            with recorder_server(root) as again:
                 r = again.http("/api/v1/recordings?stream=cam/one")
                 self.assertEqual(r.status, 200, r.body)
                 segs = r.json()["segments"]
                 self.assertEqual([Path(x["path"]) for x in segs], files)
                 self.assertAlmostEqual((segs[0]["end_ms"] - segs[0]["start_ms"]) / 1000,
                                        counted_duration(files[0]), delta=1.0)
-            finally:
-                again.stop()
-                again.cleanup()
-        finally:
-            xl.kill_all()
-            srv.cleanup()
-            subprocess.run(["rm", "-rf", str(root)])
 
 
 def index_rows(root: Path) -> list[tuple]:
@@ -273,31 +288,22 @@ class RecorderIndexTest(unittest.TestCase):
     files deleted outside the server."""
 
     def listing(self, root: Path, stream: str) -> list[dict]:
-        srv = xl.Server(sources=[], extra=recorder_toml(root, rules=rule(["cam/*"])))
-        srv.start()
-        try:
+        with recorder_server(root) as srv:
             r = srv.http(f"/api/v1/recordings?stream={stream}")
             self.assertEqual(r.status, 200, r.body)
             self.assertTrue((root / "index.sqlite3").exists())
             return r.json()["segments"]
-        finally:
-            srv.stop()
-            srv.cleanup()
 
     def test_index_persists_and_is_rebuilt(self):
         xl.require_tools()
-        root = Path(tempfile.mkdtemp(prefix="xl-rec-index-"))
-        srv = xl.Server(sources=[], extra=recorder_toml(root, segment_seconds=2,
-                                                        rules=rule(["cam/*"])))
-        srv.start()
-        try:
-            pub = xl.publish(srv, "cam/idx")
-            time.sleep(7)
-            pub.stop()
-            self.assertTrue(xl.wait_until(lambda: not status(srv).get("cam/idx", {}).get("writing"), 10))
-            first = srv.http("/api/v1/recordings?stream=cam/idx").json()["segments"]
-            srv.stop()
-            srv.cleanup()
+        with temp_root("xl-rec-index-") as root:
+            with recorder_server(root, segment_seconds=2) as srv:
+                pub = xl.publish(srv, "cam/idx")
+                time.sleep(7)
+                pub.stop()
+                self.assertTrue(xl.wait_until(
+                    lambda: not status(srv).get("cam/idx", {}).get("writing"), 10))
+                first = srv.http("/api/v1/recordings?stream=cam/idx").json()["segments"]
             self.assertGreaterEqual(len(first), 2, first)
             # The rows, read independently, are the files on disk, with their sizes.
             rows = index_rows(root)
@@ -321,50 +327,40 @@ class RecorderIndexTest(unittest.TestCase):
             Path(first[0]["path"]).unlink()
             self.assertEqual(key(self.listing(root, "cam/idx")), key(first[1:]))
             self.assertEqual([(s, p, b) for s, p, _, _, b in index_rows(root)], disk_rows(root))
-        finally:
-            xl.kill_all()
-            srv.cleanup()
-            subprocess.run(["rm", "-rf", str(root)])
 
 
 class RecorderDiskErrorTest(unittest.TestCase):
     def test_unwritable_root_alerts_and_viewers_keep_playing(self):
         xl.require_tools()
-        tmp = Path(tempfile.mkdtemp(prefix="xl-rec-bad-"))
-        blocker = tmp / "not-a-dir"
-        blocker.write_text("a regular file where the root's parent should be\n")
-        # Running as root, permissions do not stop writes: a root under a regular file fails
-        # with ENOTDIR for anyone, which is the same path through the code as EACCES/EROFS.
-        srv = xl.Server(sources=[], extra=recorder_toml(blocker / "rec", rules=rule(["cam/*"])))
-        srv.start()
-        try:
-            pub = xl.publish(srv, "cam/bad")
-            log = xl.PacketLog(srv.rtmp_url("cam/bad"))
-            self.assertIsNotNone(log.wait_first("video"), "viewer got no video")
-            self.assertTrue(xl.wait_until(lambda: xl.Metrics(srv.http("/metrics/recorder").body.decode())
-                                       .get("xl_recorder_failed", stream="cam/bad") == 1, 10),
-                            srv.log_tail())
-            self.assertIn("ALERT recorder: cam/bad: recording failed", srv.log_text())
-            t = time.monotonic()
-            time.sleep(4)
-            log.stop()
-            # The viewer kept its frame rate meanwhile.
-            self.assertGreater(log.count("video", t, t + 4), 4 * xl.DEMO_FPS * 0.8)
-            m = xl.Metrics(srv.http("/metrics/recorder").body.decode())
-            self.assertGreaterEqual(m.get("xl_recorder_disk_errors_total", stream="cam/bad"), 2,
-                                    "no periodic retry")
-            self.assertEqual(srv.log_text().count("ALERT recorder: cam/bad: recording failed"), 1,
-                             "one alert per incident")
-            # Space returns: the recording resumes by itself.
-            blocker.unlink()
-            self.assertTrue(srv.wait_log("recording resumed", timeout=6), srv.log_tail())
-            self.assertTrue(xl.wait_until(lambda: files_of(blocker / "rec", "cam/bad"), 5))
-            pub.stop()
-        finally:
-            xl.kill_all()
-            srv.stop()
-            srv.cleanup()
-            subprocess.run(["rm", "-rf", str(tmp)])
+        with temp_root("xl-rec-bad-") as tmp:
+            blocker = tmp / "not-a-dir"
+            blocker.write_text("a regular file where the root's parent should be\n")
+            # Running as root, permissions do not stop writes: a root under a regular file fails
+            # with ENOTDIR for anyone, which is the same path through the code as EACCES/EROFS.
+            with recorder_server(blocker / "rec") as srv:
+                pub = xl.publish(srv, "cam/bad")
+                log = xl.PacketLog(srv.rtmp_url("cam/bad"))
+                self.assertIsNotNone(log.wait_first("video"), "viewer got no video")
+                recorder_metrics = lambda: xl.Metrics(srv.http("/metrics/recorder").body.decode())
+                self.assertTrue(xl.wait_until(
+                    lambda: recorder_metrics().get("xl_recorder_failed", stream="cam/bad") == 1, 10),
+                    srv.log_tail())
+                self.assertIn("ALERT recorder: cam/bad: recording failed", srv.log_text())
+                t = time.monotonic()
+                time.sleep(4)
+                log.stop()
+                # The viewer kept its frame rate meanwhile.
+                self.assertGreater(log.count("video", t, t + 4), 4 * xl.DEMO_FPS * 0.8)
+                self.assertGreaterEqual(
+                    recorder_metrics().get("xl_recorder_disk_errors_total", stream="cam/bad"), 2,
+                    "no periodic retry")
+                self.assertEqual(srv.log_text().count("ALERT recorder: cam/bad: recording failed"),
+                                 1, "one alert per incident")
+                # Space returns: the recording resumes by itself.
+                blocker.unlink()
+                self.assertTrue(srv.wait_log("recording resumed", timeout=6), srv.log_tail())
+                self.assertTrue(xl.wait_until(lambda: files_of(blocker / "rec", "cam/bad"), 5))
+                pub.stop()
 
 
 if __name__ == "__main__":

@@ -329,6 +329,7 @@ class Server:
         config.setdefault("rtsp_port", self.rtsp_port)
         config.setdefault("rtsp_udp_ports", self.rtsp_udp_ports)
         self.rtsp_port = config["rtsp_port"]  # None: RTSP disabled
+        self.config_args = config  # render_config() arguments besides the ports, for render()
         sources = config.get("sources")
         self.source_names = [n for n, _ in sources] if sources is not None else ["live/demo"]
         self.config_text = render_config(rtmp_port=self.rtmp_port, http_port=self.http_port, **config)
@@ -422,6 +423,26 @@ class Server:
         finally:
             self.cleanup(keep=exc[0] is not None)
 
+    # -- reload --
+    def render(self, **overrides) -> str:
+        """This server's config text on its own ports, with render_config() arguments replaced."""
+        return render_config(rtmp_port=self.rtmp_port, http_port=self.http_port,
+                             **{**self.config_args, **overrides})
+
+    def reload(self, text: str | None = None, timeout: float = 5.0) -> bool:
+        """Writes `text` (if given) as the config file and sends SIGHUP; waits for the reload's
+        verdict in the log: True when applied, False when the running configuration was kept."""
+        verdicts = ("reload: configuration applied", "keeping the running configuration")
+        count = lambda: [self.log_text().count(v) for v in verdicts]
+        before = count()
+        if text is not None:
+            self.config_path.write_text(text)
+        self.proc.send_signal(signal.SIGHUP)
+        now = wait_until(lambda: (c := count()) != before and c, timeout, 0.05)
+        if not now:
+            raise AssertionError(f"no reload verdict in the log after SIGHUP\n{self.log_tail()}")
+        return now[0] > before[0]
+
     # -- inspection --
     @property
     def pid(self) -> int:
@@ -466,6 +487,15 @@ class Server:
 
     def http_url(self, path: str) -> str:
         return f"http://{HOST}:{self.http_port}{path}"
+
+    def flv_status(self, name: str) -> int:
+        """The HTTP status of an HTTP-FLV play of `name` (the live body is not read)."""
+        try:
+            with urllib.request.urlopen(self.flv_url(name), timeout=10) as r:
+                r.read(13)
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
 
     # -- admin API --
     def http(self, path: str, method: str = "GET", body: bytes | None = None,
@@ -1067,6 +1097,15 @@ class ServerTestCase(unittest.TestCase):
                 sys.stderr.write(f"\n----- {self.id()}: server log tail ({srv.log_path}) -----\n"
                                  f"{srv.log_tail(60)}\n-----\n")
         return out
+
+    def assertPlayDenied(self, name: str):
+        """Publishes `name`, then a play must be refused: RTMP (ffprobe) fails within 10 s and
+        HTTP-FLV answers 403."""
+        self.publish(name)
+        rc, took, _ = run_client(["ffprobe", "-v", "error", self.server.rtmp_url(name)], timeout=15)
+        self.assertNotEqual(rc, 0, f"RTMP play of denied stream {name} must fail")
+        self.assertLess(took, 10)
+        self.assertEqual(self.server.flv_status(name), 403)
 
     def assertServerAlive(self):
         self.assertTrue(self.server.alive(),

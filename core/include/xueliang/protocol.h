@@ -54,6 +54,9 @@ class ProtocolModule {
   // Reads and validates the module's section. With `apply` false (a reload) the module only
   // validates: listener settings take effect at start.
   virtual void configure(ConfigSection& section, bool apply) = 0;
+  // On the main thread after a reload whose whole file validated: the module applies what its
+  // last configure() read that may change while running (default: nothing, a restart does).
+  virtual void applyReload() {}
   virtual bool enabled() const { return true; }
   // Opens the module's listeners on `w`. Called on the main thread before the worker runs.
   virtual Status startWorker(Worker& w, ServerContext& ctx) = 0;

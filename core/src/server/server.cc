@@ -94,6 +94,7 @@ bool Server::configure(bool reload) {
     ConfigSection ps = again.section(std::string(p->name()));
     p->configure(ps);
   }
+  for (auto& m : modules_.protocols()) m->applyReload();
   ctx_.setViewerLimits(cfg.viewer);
   streams_->setLimits(cfg.stream);
   spdlog::set_level(spdlog::level::from_str(cfg.logLevel));

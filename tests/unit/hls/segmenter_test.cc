@@ -73,7 +73,9 @@ TEST(Segmenter, EverySegmentStartsWithTablesAndAKeyframe) {
     EXPECT_TRUE(r.errors.empty()) << r.errors.front();
     // PAT and PMT open every part, so that any part is self-describing.
     ASSERT_GE(r.sectionPids.size(), 2u);
-    if (!seg->parts.empty()) EXPECT_EQ(r.sectionPids.size(), 2 * seg->parts.size()) << seg->msn;
+    if (!seg->parts.empty()) {
+      EXPECT_EQ(r.sectionPids.size(), 2 * seg->parts.size()) << seg->msn;
+    }
     EXPECT_EQ(r.sectionPids[0], kPatPid);
     ASSERT_FALSE(r.pes.empty());
     EXPECT_EQ(r.pes[0].pid, kVideoPid);
@@ -198,7 +200,9 @@ TEST(Segmenter, PartsCutNearPartTarget) {
       EXPECT_EQ(p.msn, seg->msn);
       EXPECT_EQ(p.index, i);
       EXPECT_LE(p.durationMs, 333) << "PART-TARGET is a maximum";
-      if (i + 1 < seg->parts.size()) EXPECT_GE(p.durationMs, 283) << "85% of PART-TARGET";
+      if (i + 1 < seg->parts.size()) {
+        EXPECT_GE(p.durationMs, 283) << "85% of PART-TARGET";
+      }
       EXPECT_EQ(p.independent, i == 0) << "only the part with the keyframe";
       ASSERT_LE(bytes + p.data.size(), seg->data.size());
       EXPECT_EQ(std::memcmp(seg->data.data() + bytes, p.data.data(), p.data.size()), 0);

@@ -40,9 +40,23 @@ class IndexDbTest : public ::testing::Test {
     };
   }
   std::string root() const { return root_.string(); }
+  // Opens the index as the server does at start, into a fresh retention_ and stats_.
+  std::unique_ptr<IndexDb> reopen() {
+    retention_ = std::make_unique<Retention>();
+    stats_ = {};
+    return openIndex(root(), *retention_, probe(), &stats_);
+  }
+  // The last reopen() rebuilt the index of the one recording after moving a bad file aside.
+  void expectRebuiltOneAfterBadFile(IndexDb& db) {
+    EXPECT_TRUE(stats_.rebuilt);
+    EXPECT_FALSE(stats_.movedAside.empty());
+    EXPECT_EQ(db.all().size(), 1u);
+  }
 
   fs::path root_;
   int probes_ = 0;
+  std::unique_ptr<Retention> retention_;
+  IndexOpenStats stats_;
 };
 
 TEST_F(IndexDbTest, InsertQueryRangeAndGaps) {
@@ -115,17 +129,15 @@ TEST_F(IndexDbTest, RebuiltFromTheFilesWhenMissing) {
   makeFile("cam/1", 1700000010, 200);
   makeFile("cam/2", 1700000005, 50);
   std::ofstream(root_ / "cam" / "1" / "notes.txt") << "not a recording";
-  Retention r;
-  IndexOpenStats st;
-  auto db = openIndex(root(), r, probe(), &st);
+  auto db = reopen();
   ASSERT_TRUE(db);
   EXPECT_TRUE(fs::exists(indexPath(root())));
-  EXPECT_TRUE(st.rebuilt);
-  EXPECT_EQ(st.added, 3u);
+  EXPECT_TRUE(stats_.rebuilt);
+  EXPECT_EQ(stats_.added, 3u);
   EXPECT_EQ(probes_, 3);
-  EXPECT_EQ(r.fileCount(), 3u);
-  EXPECT_EQ(r.streamBytes("cam/1"), 300u);
-  EXPECT_EQ(r.totalBytes(), 350u);
+  EXPECT_EQ(retention_->fileCount(), 3u);
+  EXPECT_EQ(retention_->streamBytes("cam/1"), 300u);
+  EXPECT_EQ(retention_->totalBytes(), 350u);
   auto rows = db->query("cam/1", 0, INT64_MAX);
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].startMs, 1700000000000);
@@ -136,41 +148,32 @@ TEST_F(IndexDbTest, RebuiltFromTheFilesWhenMissing) {
 TEST_F(IndexDbTest, ReconcilesWithoutProbingKnownFiles) {
   std::string keep = makeFile("cam/1", 1700000000, 100);
   std::string gone = makeFile("cam/1", 1700000010, 200);
-  {
-    Retention r;
-    ASSERT_TRUE(openIndex(root(), r, probe()));
-  }
+  ASSERT_TRUE(reopen());
   ASSERT_EQ(probes_, 2);
   fs::remove(root_ / gone);                                // deleted outside the server
   std::string fresh = makeFile("cam/1", 1700000020, 300);  // written while the DB was closed
-  Retention r;
-  IndexOpenStats st;
-  auto db = openIndex(root(), r, probe(), &st);
+  auto db = reopen();
   ASSERT_TRUE(db);
-  EXPECT_FALSE(st.rebuilt);
-  EXPECT_EQ(st.removed, 1u);
-  EXPECT_EQ(st.added, 1u);
+  EXPECT_FALSE(stats_.rebuilt);
+  EXPECT_EQ(stats_.removed, 1u);
+  EXPECT_EQ(stats_.added, 1u);
   EXPECT_EQ(probes_, 3);  // only the new file
   auto rows = db->all();
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].path, keep);
   EXPECT_EQ(rows[1].path, fresh);
-  EXPECT_EQ(r.streamBytes("cam/1"), 400u);
+  EXPECT_EQ(retention_->streamBytes("cam/1"), 400u);
 }
 
 TEST_F(IndexDbTest, CorruptFileIsMovedAsideAndRebuilt) {
   makeFile("cam/1", 1700000000, 100);
   std::ofstream(indexPath(root())) << std::string(8192, 'Z');
-  Retention r;
-  IndexOpenStats st;
-  auto db = openIndex(root(), r, probe(), &st);
+  auto db = reopen();
   ASSERT_TRUE(db);
-  EXPECT_TRUE(st.rebuilt);
-  ASSERT_FALSE(st.movedAside.empty());
-  EXPECT_TRUE(fs::exists(st.movedAside));
-  EXPECT_EQ(fs::file_size(st.movedAside), 8192u);  // the bad file is kept as it was
-  EXPECT_EQ(db->all().size(), 1u);
-  EXPECT_EQ(r.totalBytes(), 100u);
+  expectRebuiltOneAfterBadFile(*db);
+  ASSERT_TRUE(fs::exists(stats_.movedAside));
+  EXPECT_EQ(fs::file_size(stats_.movedAside), 8192u);  // the bad file is kept as it was
+  EXPECT_EQ(retention_->totalBytes(), 100u);
 }
 
 TEST_F(IndexDbTest, OtherSchemaVersionIsRebuilt) {
@@ -186,13 +189,9 @@ TEST_F(IndexDbTest, OtherSchemaVersionIsRebuilt) {
   auto direct = IndexDb::open(indexPath(root()));
   ASSERT_FALSE(direct);
   EXPECT_NE(direct.message().find("schema version 99"), std::string::npos) << direct.message();
-  Retention r;
-  IndexOpenStats st;
-  auto db = openIndex(root(), r, probe(), &st);
+  auto db = reopen();
   ASSERT_TRUE(db);
-  EXPECT_TRUE(st.rebuilt);
-  EXPECT_FALSE(st.movedAside.empty());
-  EXPECT_EQ(db->all().size(), 1u);
+  expectRebuiltOneAfterBadFile(*db);
   // The new database has the current version.
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(indexPath(root()).c_str(), &raw), SQLITE_OK);
