@@ -7,7 +7,9 @@ against it and samples the server's /proc/PID/stat (utime+stime of every thread)
 Over the steady window (after the ramp and a settle time) it computes server CPU-seconds per
 Gbit delivered (bytes counted by xl-load), RSS per viewer above the pre-viewer baseline, and
 takes time to first frame (first keyframe) p50/p99 and failures from xl-load's JSON summary.
-writev-floor gives the speed-of-light reference at the same viewer count, bitrate and cadence.
+writev-floor gives the speed-of-light reference at the same viewer count, bitrate and cadence,
+measured right after each point (--paired-floor, the default) so that both see the same load
+from other jobs on the machine; --repeat N runs every point N times and reports the median.
 Standard library only. Run through run.sh, which installs, builds and finds the clip.
 """
 
@@ -198,14 +200,15 @@ def run_point(args, server: Server, proto: str, viewers: int, tmp: Path) -> dict
         # The generator's own CPU share: near 100% means xl-load, not the server, is the limit.
         "load_cpu_pct": 100 * res["load"].get("load_cpu_s", 0) / max(res["load"]["elapsed_s"], 1e-9),
     })
+    res["load_avg"] = os.getloadavg()[0]
     print(f"  {tag}: {connected}/{viewers} viewers, {gbps * 1e3:.0f} Mbit/s, CPU {100 * cpu_rate:.0f}%, "
-          f"{res['cpu_s_per_gbit'] or 0:.3f} CPU-s/Gbit, TTFF p99 {res['ttff_p99']:.0f} ms",
-          flush=True)
+          f"{res['cpu_s_per_gbit'] or 0:.3f} CPU-s/Gbit, TTFF p99 {res['ttff_p99']:.0f} ms, "
+          f"load average {res['load_avg']:.1f}", flush=True)
     return res
 
 
 def floor_point(args, viewers: int, mbps_each: float, window_ms: int, tmp: Path) -> float | None:
-    out = tmp / f"floor-{viewers}-{window_ms}.json"
+    out = tmp / f"floor-{viewers}-{window_ms}-{time.time_ns()}.json"
     subprocess.run([args.writev_floor, "-n", str(viewers), "--bitrate", f"{mbps_each * 1e6:.0f}",
                     "--window-ms", str(window_ms), "-d", str(args.window), "--warmup", "1",
                     "--json", str(out)], stdout=subprocess.DEVNULL, check=False)
@@ -217,6 +220,11 @@ def floor_point(args, viewers: int, mbps_each: float, window_ms: int, tmp: Path)
 
 def fmt(v, spec=".3f", none="-"):
     return none if v is None else format(v, spec)
+
+
+def spread(r: dict) -> str:
+    rs = [x for x in r.get("ratios", []) if x]
+    return f" ({min(rs):.2f}–{max(rs):.2f})" if len(rs) > 1 else ""
 
 
 def table(results: list[dict]) -> str:
@@ -243,7 +251,7 @@ def table(results: list[dict]) -> str:
         lines.append(
             f"| {r['server']} | {r['proto']} | {r['mode']} | {workers} | {r['viewers']} | "
             f"{r['connected']} | {r['failed']} | {r['stalls']} | {r['gbps'] * 1e3:.0f} | "
-            f"{r['cpu_pct']:.0f} | {fmt(c)} | {fmt(c / fl if fl and c else None, '.2f')} | "
+            f"{r['cpu_pct']:.0f} | {fmt(c)} | {fmt(c / fl if fl and c else None, '.2f')}{spread(r)} | "
             f"{fmt(c / ng if ng and c else None, '.2f')} | {r['rss'] / 2**20:.1f} | "
             f"{fmt(r['rss_per_viewer'] / 1024 if r['rss_per_viewer'] is not None else None, '.1f')} | "
             f"{r['ttff_p50']:.0f}/{r['ttff_p99']:.0f} | {r['load_cpu_pct']:.0f} |")
@@ -261,6 +269,50 @@ def publish(args, server: Server, tmp: Path) -> subprocess.Popen:
     return p
 
 
+def one_point(args, kind, mode, workers, proto, n, d: Path) -> dict:
+    """Starts the server, publishes, runs the viewers; with --paired-floor then measures the
+    floor at the rate the viewers got, while the machine is in the same state."""
+    server = Server(kind, d, args, mode, workers)
+    pub = None
+    try:
+        pub = publish(args, server, d)
+        r = run_point(args, server, proto, n, d)
+    except RuntimeError as e:
+        print(f"  {kind} {proto} {n}: {e}", flush=True)
+        return {"server": kind, "proto": proto, "mode": mode, "workers": workers, "viewers": n,
+                "error": str(e)}
+    finally:
+        if pub:
+            pub.terminate()
+            pub.wait()
+        server.stop()
+    if args.paired_floor and r.get("mbps_per_viewer"):
+        wnd = args.merge_window_ms if mode == "merge" else 0
+        r["floor"] = floor_point(args, n, r["mbps_per_viewer"], wnd, d)
+        print(f"    writev-floor {n} sockets {mode}: {fmt(r['floor'])} CPU-s/Gbit "
+              f"(×floor {fmt(ratio(r), '.2f')})", flush=True)
+    return r
+
+
+def ratio(r: dict) -> float | None:
+    c, f = r.get("cpu_s_per_gbit"), r.get("floor")
+    return c / f if c and f else None
+
+
+def median_run(runs: list[dict]) -> dict:
+    """The run with the median ×floor (or CPU-s/Gbit), with every run's ratio kept."""
+    ok = [r for r in runs if "cpu_s_per_gbit" in r]
+    if not ok:
+        return runs[-1]
+    key = (lambda r: ratio(r) or 0) if all(ratio(r) for r in ok) else (
+        lambda r: r["cpu_s_per_gbit"] or 0)
+    ok.sort(key=key)
+    best = dict(ok[(len(ok) - 1) // 2])
+    best["runs"] = len(runs)
+    best["ratios"] = [ratio(r) for r in ok]
+    return best
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--xueliang", required=True)
@@ -276,13 +328,19 @@ def main() -> int:
                          "whep-cm (AES-CM/HMAC-SHA1)")
     ap.add_argument("--modes", default="realtime,merge")
     ap.add_argument("--workers2", action=argparse.BooleanOptionalAction, default=True,
-                    help="also run Xueliang RTMP realtime with 2 workers")
+                    help="also run Xueliang RTMP with 2 workers (each mode)")
     ap.add_argument("--no-nginx", action="store_true")
     ap.add_argument("--ramp", type=float, default=1000, help="viewer connections per second")
     ap.add_argument("--settle", type=float, default=3)
     ap.add_argument("--window", type=float, default=10, help="steady window, seconds")
     ap.add_argument("--publish-wait", type=float, default=3)
     ap.add_argument("--merge-window-ms", type=int, default=300)
+    ap.add_argument("--paired-floor", action=argparse.BooleanOptionalAction, default=True,
+                    help="measure writev-floor right after each Xueliang point (else once per "
+                         "viewer count and mode, after all points)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run each point this many times; the table shows the run with the "
+                         "median ×floor and the range")
     ap.add_argument("--out", default="")
     args = ap.parse_args()
 
@@ -296,39 +354,31 @@ def main() -> int:
     for mode in args.modes.split(","):
         plan.append(("xueliang", mode, 1, args.protocols.split(",")))
     if args.workers2:
-        plan.append(("xueliang", "realtime", 2, ["rtmp"]))
+        for mode in args.modes.split(","):
+            plan.append(("xueliang", mode, 2, ["rtmp"]))
     results = []
     for kind, mode, workers, protos in plan:
         for proto in protos:
             for n in counts:
-                d = tmp / f"{kind}-{mode}-w{workers}-{proto}-{n}"
-                d.mkdir(exist_ok=True)
-                server = Server(kind, d, args, mode, workers)
-                pub = None
-                try:
-                    pub = publish(args, server, d)
-                    results.append(run_point(args, server, proto, n, d))
-                except RuntimeError as e:
-                    print(f"  {kind} {proto} {n}: {e}", flush=True)
-                    results.append({"server": kind, "proto": proto, "mode": mode,
-                                    "workers": workers, "viewers": n, "error": str(e)})
-                finally:
-                    if pub:
-                        pub.terminate()
-                        pub.wait()
-                    server.stop()
-    # The floor at each count, at the bitrate the viewers actually got, per frame and merged.
-    floors = {}
-    for r in results:
-        if "mbps_per_viewer" not in r or not r["mbps_per_viewer"]:
-            continue
-        key = (r["viewers"], r["mode"])
-        if key not in floors:
-            wnd = args.merge_window_ms if r["mode"] == "merge" else 0
-            floors[key] = floor_point(args, r["viewers"], r["mbps_per_viewer"], wnd, tmp)
-        r["floor"] = floors[key]
-    for (n, mode), v in sorted(floors.items()):
-        print(f"  writev-floor {n} sockets {mode}: {fmt(v)} CPU-s/Gbit", flush=True)
+                runs = []
+                for rep in range(max(1, args.repeat)):
+                    d = tmp / f"{kind}-{mode}-w{workers}-{proto}-{n}" / f"run{rep}"
+                    d.mkdir(parents=True, exist_ok=True)
+                    runs.append(one_point(args, kind, mode, workers, proto, n, d))
+                results.append(median_run(runs))
+    if not args.paired_floor:
+        # The floor at each count, at the bitrate the viewers actually got, per frame and merged.
+        floors = {}
+        for r in results:
+            if "mbps_per_viewer" not in r or not r["mbps_per_viewer"]:
+                continue
+            key = (r["viewers"], r["mode"])
+            if key not in floors:
+                wnd = args.merge_window_ms if r["mode"] == "merge" else 0
+                floors[key] = floor_point(args, r["viewers"], r["mbps_per_viewer"], wnd, tmp)
+            r["floor"] = floors[key]
+        for (n, mode), v in sorted(floors.items()):
+            print(f"  writev-floor {n} sockets {mode}: {fmt(v)} CPU-s/Gbit", flush=True)
     text = table(results)
     print(text)
     (tmp / "results.json").write_text(json.dumps(results, indent=2))

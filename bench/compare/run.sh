@@ -9,7 +9,9 @@
 # prints server CPU-seconds per Gbit, RSS per viewer, time to first frame and failures.
 #   --quick     100 and 500 viewers, short windows (what `make bench` runs)
 #   --no-build  use the binaries already built in $BUILD_DIR
-# Everything else is passed to compare.py (--viewers 1000, --protocols rtmp, --no-nginx, ...).
+# Everything else is passed to compare.py (--viewers 1000, --protocols rtmp, --no-nginx, ...;
+# --repeat 3 runs each point three times and shows the median; writev-floor is measured right
+# after each point unless --no-paired-floor).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 BUILD_DIR=${BUILD_DIR:-build-load}

@@ -1,7 +1,10 @@
 // FlushTimer: one uv timer per worker that wakes entries at their due time (merge-mode viewers
 // whose window elapsed while no new frame arrived). Entries form an intrusive list sorted by due
 // time; viewers share one window length, so a new entry belongs at the tail and scheduling is
-// O(1), with no allocation and no timer per viewer.
+// O(1), with no allocation and no timer per viewer. Entries can also ask to run at the end of
+// the current loop iteration (a uv_check, with a uv_idle keeping the poll from blocking): frames
+// that reach a viewer in one iteration (one read of the publisher, one drain of the inbox) then
+// leave in one writev.
 #pragma once
 
 #include <uv.h>
@@ -31,6 +34,7 @@ class FlushTimer {
    private:
     friend class FlushTimer;
     FlushTimer* owner_ = nullptr;
+    bool soon_ = false;  // in the end-of-iteration list rather than the timed one
     Entry* prev_ = nullptr;
     Entry* next_ = nullptr;
     uint64_t dueMs_ = 0;
@@ -43,6 +47,8 @@ class FlushTimer {
 
   // (Re)schedules `e` for loop time `dueMs`.
   void schedule(Entry& e, uint64_t dueMs);
+  // (Re)schedules `e` for the end of the current loop iteration.
+  void scheduleSoon(Entry& e);
   // Lets the loop end while entries remain (worker shutdown).
   void unref();
   size_t size() const { return size_; }
@@ -51,9 +57,15 @@ class FlushTimer {
   void unlink(Entry& e);
   void arm();
   void fire();
+  void fireSoon();
 
   uv_loop_t* loop_;
   UvHandle<uv_timer_t> timer_;
+  UvHandle<uv_check_t> check_;  // runs the end-of-iteration list
+  UvHandle<uv_idle_t> idle_;    // active while that list is not empty: the poll must not block
+  Entry* soonHead_ = nullptr;
+  Entry* soonTail_ = nullptr;
+  size_t soonSize_ = 0;
   Entry* head_ = nullptr;
   Entry* tail_ = nullptr;
   size_t size_ = 0;

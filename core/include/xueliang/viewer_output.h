@@ -2,8 +2,9 @@
 // high watermark (media time or bytes queued) a viewer skips video until the next keyframe and
 // drops audio, so a viewer that stops reading costs at most its watermark; codec configuration is
 // never dropped. A viewer that makes no write progress for the stall timeout is disconnected.
-// Write batching: in realtime mode (mergeWindowMs 0) every video frame is written at once, with
-// the audio that arrived since the previous one (audio alone never waits over kAudioHoldMs); in
+// Write batching: in realtime mode (mergeWindowMs 0) every video frame is written at the end of
+// the loop iteration that delivered it, with the audio that arrived since the previous one and
+// any other frame delivered in that iteration (audio alone never waits over kAudioHoldMs); in
 // merge mode a viewer's frames wait in its queue and leave in one writev once the oldest has
 // waited the merge window (or the queue passes kMergeFlushBytes), trading latency for fewer
 // syscalls. A later frame's delivery flushes a window that is due; when none comes (the stream

@@ -9,21 +9,31 @@ void FlushTimer::Entry::cancel() {
 FlushTimer::FlushTimer(uv_loop_t* loop) : loop_(loop) {
   uv_timer_init(loop_, timer_.make());
   timer_.get()->data = this;
+  uv_check_init(loop_, check_.make());
+  check_.get()->data = this;
+  uv_idle_init(loop_, idle_.make());
 }
 
 FlushTimer::~FlushTimer() {
   while (head_) unlink(*head_);
+  while (soonHead_) unlink(*soonHead_);
 }
 
 void FlushTimer::unref() {
   uv_unref(reinterpret_cast<uv_handle_t*>(timer_.get()));
+  uv_unref(reinterpret_cast<uv_handle_t*>(check_.get()));
+  uv_unref(reinterpret_cast<uv_handle_t*>(idle_.get()));
 }
 
 void FlushTimer::unlink(Entry& e) {
-  (e.prev_ ? e.prev_->next_ : head_) = e.next_;
-  (e.next_ ? e.next_->prev_ : tail_) = e.prev_;
+  Entry*& head = e.soon_ ? soonHead_ : head_;
+  Entry*& tail = e.soon_ ? soonTail_ : tail_;
+  (e.prev_ ? e.prev_->next_ : head) = e.next_;
+  (e.next_ ? e.next_->prev_ : tail) = e.prev_;
+  if (e.soon_) --soonSize_;
   e.prev_ = e.next_ = nullptr;
   e.owner_ = nullptr;
+  e.soon_ = false;
   --size_;
   // The timer is not stopped when the list empties: one spurious wake-up is cheaper than a
   // uv_timer_stop per flush on the hot path.
@@ -42,6 +52,40 @@ void FlushTimer::schedule(Entry& e, uint64_t dueMs) {
   (after ? after->next_ : head_) = &e;
   ++size_;
   if (head_ == &e) arm();
+}
+
+void FlushTimer::scheduleSoon(Entry& e) {
+  if (e.owner_) {
+    if (e.soon_) return;
+    unlink(e);
+  }
+  e.owner_ = this;
+  e.soon_ = true;
+  e.prev_ = soonTail_;
+  e.next_ = nullptr;
+  (soonTail_ ? soonTail_->next_ : soonHead_) = &e;
+  soonTail_ = &e;
+  ++size_;
+  if (soonSize_++ == 0) {
+    // Both are list operations on the loop, no system call.
+    uv_check_start(check_.get(),
+                   [](uv_check_t* c) { static_cast<FlushTimer*>(c->data)->fireSoon(); });
+    uv_idle_start(idle_.get(), [](uv_idle_t*) {});
+  }
+}
+
+void FlushTimer::fireSoon() {
+  // Only the entries present now: one scheduled again from a callback waits for the next
+  // iteration (the idle handle keeps that one from blocking).
+  for (size_t n = soonSize_; n > 0 && soonHead_; --n) {
+    Entry* e = soonHead_;
+    unlink(*e);
+    e->onDue();
+  }
+  if (!soonHead_) {
+    uv_check_stop(check_.get());
+    uv_idle_stop(idle_.get());
+  }
 }
 
 void FlushTimer::arm() {

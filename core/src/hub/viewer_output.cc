@@ -61,13 +61,21 @@ void ViewerOutput::deliver(const MuxedBatch& b) {
   if (conn_.queuedBytes() >= kMergeFlushBytes) flushPending();
 }
 
-// Video and codec configuration leave at once. Audio (AAC alone is ~43 frames/s) rides with the
-// next video frame, so a viewer costs one writev per video frame rather than one per frame; the
-// player's buffer is bounded by its newest video anyway. Audio-only streams are written without
-// waiting; audio held while the video pauses leaves after kAudioHoldMs (FlushTimer). Formats with
-// OutputFormat::coalesceAudio get audio already joined to video by the stream.
+// Video and codec configuration leave at the end of this loop iteration, together with whatever
+// else reaches the viewer in it: an encoder that sends several frames in one TCP segment (ffmpeg
+// and OBS fill 32 KiB before sending) costs one writev per read, not one per frame, with no added
+// latency. Audio (AAC alone is ~43 frames/s) rides with the next video frame, so a viewer costs
+// at most one writev per video frame; the player's buffer is bounded by its newest video anyway.
+// Audio-only streams are written without waiting for video; audio held while the video pauses
+// leaves after kAudioHoldMs (FlushTimer). Formats with OutputFormat::coalesceAudio get audio
+// already joined to video by the stream.
 void ViewerOutput::deliverRealtime(MediaKind kind, bool config) {
-  if (kind != MediaKind::kAudio || config || !videoSeen_) return flushPending();
+  if (kind != MediaKind::kAudio || config || !videoSeen_) {
+    if (!pending_) pendingSinceMs_ = conn_.worker().nowMs();
+    pending_ = true;
+    conn_.worker().flushTimer().scheduleSoon(*this);
+    return;
+  }
   holdFor(kAudioHoldMs);
 }
 

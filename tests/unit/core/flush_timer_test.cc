@@ -132,5 +132,43 @@ TEST_F(FlushTimerTest, DestroyedEntryLeavesTheList) {
   EXPECT_TRUE(logNow().empty());
 }
 
+TEST_F(FlushTimerTest, SoonEntriesRunAtTheEndOfTheIterationInOrder) {
+  std::vector<int> during;
+  runOn(w, [&] {
+    auto& timer = w.flushTimer();
+    Probe& a = probe(1);
+    Probe& b = probe(2);
+    Probe& c = probe(3);
+    timer.schedule(c, w.nowMs() + 10000);
+    timer.scheduleSoon(a);
+    timer.scheduleSoon(b);
+    timer.scheduleSoon(c);  // moved from the timed list
+    timer.scheduleSoon(a);  // already there: keeps its place
+    b.cancel();
+    EXPECT_EQ(timer.size(), 2u);
+    during = log;
+  });
+  EXPECT_TRUE(during.empty()) << "ran before the end of the iteration";
+  EXPECT_EQ(waitLog(2), (std::vector<int>{1, 3}));
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(logNow(), (std::vector<int>{1, 3})) << "an entry ran twice";
+  size_t left = 1;
+  runOn(w, [&] { left = w.flushTimer().size(); });
+  EXPECT_EQ(left, 0u);
+}
+
+TEST_F(FlushTimerTest, SoonEntryScheduledFromItsCallbackRunsOnceMore) {
+  runOn(w, [&] {
+    Probe& a = probe(1);
+    a.then = [&, n = 0]() mutable {
+      if (n++ == 0) w.flushTimer().scheduleSoon(*probes[0]);
+    };
+    w.flushTimer().scheduleSoon(a);
+  });
+  EXPECT_EQ(waitLog(2), (std::vector<int>{1, 1}));
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(logNow().size(), 2u);
+}
+
 }  // namespace
 }  // namespace xl

@@ -1,5 +1,6 @@
 // Write batching in ViewerOutput over a real TcpConnection (a Unix socketpair on a worker): in
-// realtime mode each delivered frame is one writev; in merge mode frames wait for the merge
+// realtime mode the frames delivered in one loop iteration leave in one writev at its end; in
+// merge mode frames wait for the merge
 // window (or the byte threshold) and leave together, while a join is written at once.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -8,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <future>
 #include <string>
 #include <thread>
 
@@ -54,6 +56,17 @@ class ViewerOutputMergeTest : public test::ConnectionFixture {
     runOn(w, [&] { n = conn->writeCalls(); });
     return n;
   }
+  // Returns once the worker's current loop iteration has ended, and with it the realtime flushes
+  // scheduled in it (the end-of-iteration list runs in order, this mark last).
+  void endOfIteration() {
+    struct Mark : FlushTimer::Entry {
+      std::promise<void> done;
+      void onDue() override { done.set_value(); }
+    } mark;
+    auto fired = mark.done.get_future();
+    runOn(w, [&] { w.flushTimer().scheduleSoon(mark); });
+    fired.wait();
+  }
   // writes() once it reaches `n` (or after 3 s): the flush timer may run late on a busy machine.
   uint64_t waitWrites(uint64_t n) {
     for (int i = 0; i < 300 && writes() < n; ++i) std::this_thread::sleep_for(10ms);
@@ -61,15 +74,27 @@ class ViewerOutputMergeTest : public test::ConnectionFixture {
   }
 };
 
-TEST_F(ViewerOutputMergeTest, RealtimeWritesEveryFrameAtOnce) {
+TEST_F(ViewerOutputMergeTest, RealtimeFramesOfOneIterationLeaveInOneWrite) {
   makeOutput(0);
+  uint64_t during = 1;
+  // Five frames in one iteration, as from one read of an encoder that sends several at once.
   runOn(w, [&] {
     out->deliver(frame('K', 0, 1000, true));
     for (int i = 1; i < 5; ++i) out->deliver(frame('V', 40 * i, 1000));
+    during = conn->writeCalls();
   });
-  EXPECT_EQ(writes(), 5u);
-  std::string got = readPeer();
-  EXPECT_EQ(got, std::string(1000, 'K') + std::string(4000, 'V'));
+  EXPECT_EQ(during, 0u) << "written before the end of the iteration";
+  endOfIteration();
+  EXPECT_EQ(writes(), 1u);
+  EXPECT_EQ(readPeer(), std::string(1000, 'K') + std::string(4000, 'V'));
+  // Frames of separate iterations are not held for each other.
+  runOn(w, [&] { out->deliver(frame('V', 200, 1000)); });
+  endOfIteration();
+  EXPECT_EQ(writes(), 2u);
+  runOn(w, [&] { out->deliver(frame('V', 240, 1000)); });
+  endOfIteration();
+  EXPECT_EQ(writes(), 3u);
+  EXPECT_EQ(readPeer(), std::string(2000, 'V'));
 }
 
 MuxedBatch audio(char tag, int64_t dts) {
@@ -78,19 +103,24 @@ MuxedBatch audio(char tag, int64_t dts) {
 
 TEST_F(ViewerOutputMergeTest, RealtimeAudioRidesWithTheNextVideoFrame) {
   makeOutput(0);
+  runOn(w, [&] { out->deliver(frame('K', 0, 1000, true)); });
+  endOfIteration();
+  EXPECT_EQ(writes(), 1u);
   runOn(w, [&] {
-    out->deliver(frame('K', 0, 1000, true));
     out->deliver(audio('a', 10));
     out->deliver(audio('b', 33));
   });
+  endOfIteration();
   EXPECT_EQ(writes(), 1u) << "audio must wait for the next video frame";
   runOn(w, [&] { out->deliver(frame('V', 40, 1000)); });
+  endOfIteration();
   EXPECT_EQ(writes(), 2u);
   EXPECT_EQ(readPeer(), std::string(1000, 'K') + std::string(300, 'a') + std::string(300, 'b') +
                             std::string(1000, 'V'));
   // Video that pauses does not hold audio back for longer than kAudioHoldMs: the worker's
   // flush timer writes it even though no other frame arrives.
   runOn(w, [&] { out->deliver(audio('c', 60)); });
+  endOfIteration();
   EXPECT_EQ(writes(), 2u);
   EXPECT_EQ(waitWrites(3), 3u);
   EXPECT_EQ(readPeer(), std::string(300, 'c'));
@@ -102,6 +132,7 @@ TEST_F(ViewerOutputMergeTest, CoalescedBatchIsOneWriteOfOneIovec) {
   b.bytes = BufferRef::copyOf(std::string(300, 'a') + std::string(1000, 'K'));
   b.audioBytes = 300;
   runOn(w, [&] { out->deliver(b); });
+  endOfIteration();
   EXPECT_EQ(writes(), 1u);
   uint64_t iovecs = 0;
   runOn(w, [&] { iovecs = conn->iovecsWritten(); });
@@ -116,21 +147,27 @@ TEST_F(ViewerOutputMergeTest, SkippedVideoStillDeliversTheAudioRidingWithIt) {
   b.bytes = BufferRef::copyOf(std::string(300, 'a') + std::string(1000, 'V'));
   b.audioBytes = 300;
   runOn(w, [&] { out->deliver(b); });
+  endOfIteration();
   EXPECT_EQ(readPeer(), std::string(300, 'a'));
   uint64_t drops = 0;
   runOn(w, [&] { drops = out->drops(); });
   EXPECT_EQ(drops, 1u);
   runOn(w, [&] { out->deliver(frame('K', 80, 1000, true)); });
+  endOfIteration();
   EXPECT_EQ(readPeer(), std::string(1000, 'K'));
 }
 
-TEST_F(ViewerOutputMergeTest, RealtimeAudioOnlyStreamIsWrittenAtOnce) {
+TEST_F(ViewerOutputMergeTest, RealtimeAudioOnlyStreamIsNotHeld) {
   makeOutput(0);
   runOn(w, [&] {
     for (int i = 0; i < 4; ++i) out->deliver(audio('a', 23 * i));
   });
-  EXPECT_EQ(writes(), 4u);
-  EXPECT_EQ(readPeer(), std::string(1200, 'a'));
+  endOfIteration();
+  EXPECT_EQ(writes(), 1u);
+  runOn(w, [&] { out->deliver(audio('b', 92)); });
+  endOfIteration();
+  EXPECT_EQ(writes(), 2u) << "audio without video must not wait for a video frame";
+  EXPECT_EQ(readPeer(), std::string(1200, 'a') + std::string(300, 'b'));
 }
 
 TEST_F(ViewerOutputMergeTest, MergeHoldsFramesUntilTheWindowThenWritesOnce) {
