@@ -16,6 +16,7 @@ PACKAGES=(
   libsqlite3-dev  # the recorder's index of recordings
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  liburing-dev  # writev-floor --engine io_uring (batched sends at the fan-out floor)
   # integration tests: real clients, process and socket inspection
   ffmpeg python3 procps iproute2
   # RTSP integration tests: GStreamer's rtspsrc (and rtspclientsink) as a second client
@@ -23,6 +24,8 @@ PACKAGES=(
   gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-rtsp
   # RTSP pull tests: gst-rtsp-server through python3-gi plays the camera
   gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-ugly
+  # WHEP H.265 test: GStreamer's webrtcbin as the viewer (libnice ICE, GstWebRTC bindings)
+  gstreamer1.0-nice gir1.2-gst-plugins-bad-1.0
 )
 
 missing=()

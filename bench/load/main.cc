@@ -49,6 +49,8 @@ int main(int argc, char** argv) {
   double duration = 30, ramp = 1000, publishWait = 3;
   std::string json, jsonl, publishFile, publishUrl, ffmpeg = "ffmpeg";
   bool quiet = false, llHls = false;
+  double pliAfter = -1, pliInterval = 0, rembFor = 0;
+  uint64_t remb = 0;
   std::string rtspTransport = "tcp", srtp = "both";
   app.add_option("-u,--url", urls,
                  "play URL: rtmp://H:P/app/stream, http://H:P/app/stream.flv, "
@@ -79,6 +81,15 @@ int main(int argc, char** argv) {
   app.add_flag("--ll-hls", llHls,
                "HLS players fetch LL-HLS partial segments (blocking reload with _HLS_part) and "
                "report part latency");
+  app.add_option("--whep-pli-after", pliAfter,
+                 "WHEP viewers send an RTCP PLI this many ms after SRTP is keyed");
+  app.add_option("--whep-pli-interval", pliInterval,
+                 "and again every this many ms (0: once); the JSON summary times each answer "
+                 "(pli_to_keyframe_ms)");
+  app.add_option("--whep-remb", remb,
+                 "WHEP viewers send this REMB estimate (bit/s) with every receiver report");
+  app.add_option("--whep-remb-for", rembFor,
+                 "for this many ms after SRTP is keyed, then 100 Mbit/s (0: the whole run)");
   app.add_flag("-q,--quiet", quiet, "no per-second lines");
   CLI11_PARSE(app, argc, argv);
 
@@ -131,6 +142,10 @@ int main(int argc, char** argv) {
   WhepClientConfig whep;
   for (const Target& t : targets) {
     if (!isWhep(t) || whep.identity) continue;
+    whep.pliAfterMs = pliAfter;
+    whep.pliIntervalMs = pliInterval;
+    whep.rembBps = remb;
+    whep.rembForMs = rembFor;
     std::string err = makeWhepClientConfig(srtp, whep);
     if (!err.empty()) {
       std::fprintf(stderr, "whep: %s\n", err.c_str());
@@ -189,6 +204,15 @@ int main(int argc, char** argv) {
   }
   double elapsed = (monoMs() - start) / 1e3;
   for (size_t i = 0; i < launched; ++i) vs[i]->finishRun();
+  // Goodbyes (WHEP DELETE) get up to five seconds to be answered (a saturated server is slow).
+  for (size_t i = 0; i < launched; ++i) vs[i]->leave();
+  for (const double until = monoMs() + 5000; monoMs() < until;) {
+    bool waiting = false;
+    for (size_t i = 0; i < launched && !waiting; ++i) waiting = vs[i]->pending();
+    if (!waiting) break;
+    loop.poll(20);
+  }
+  vs.clear();  // unanswered goodbyes are counted as failed
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   stats.loadCpuS = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
@@ -204,7 +228,11 @@ int main(int argc, char** argv) {
                           {"publish", publish},
                           {"rtsp_transport", rtspTransport},
                           {"srtp", srtp},
-                          {"ll_hls", llHls}};
+                          {"ll_hls", llHls},
+                          {"whep_pli_after", pliAfter},
+                          {"whep_pli_interval", pliInterval},
+                          {"whep_remb", remb},
+                          {"whep_remb_for", rembFor}};
     if (!reporter.writeSummary(json, elapsed, cfg.dump())) {
       std::fprintf(stderr, "cannot write %s\n", json.c_str());
       return 1;

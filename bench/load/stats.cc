@@ -112,6 +112,21 @@ bool Reporter::writeSummary(const std::string& path, double elapsedS,
                     {"p99", percentile(s_.partMs, 99)},
                     {"max", percentile(s_.partMs, 100)},
                     {"count", s_.partMs.size()}};
+  if (s_.rtcpReports || s_.whepDeleted || s_.whepDeleteFailed) {
+    j["rtcp_reports"] = s_.rtcpReports;
+    j["plis_sent"] = s_.plisSent;
+    j["rembs_sent"] = s_.rembsSent;
+    j["whep_deleted"] = s_.whepDeleted;
+    j["whep_delete_failed"] = s_.whepDeleteFailed;
+    nlohmann::json viewers = nlohmann::json::array();
+    for (const auto& w : s_.whepReports)
+      viewers.push_back({{"keyframes", w.keyframes},
+                         {"plis", w.plis},
+                         {"pli_to_keyframe_ms", w.pliToKeyMs},
+                         {"gops", w.gops},
+                         {"remb_low_until_ms", w.rembLowUntilMs}});
+    j["whep_viewers"] = viewers;
+  }
   j["fail_reasons"] = s_.failReasons;
   std::FILE* f = std::fopen(path.c_str(), "w");
   if (!f) return false;

@@ -26,6 +26,20 @@ struct Stats {
   std::vector<double> ttfbMs;  // connect start -> first media byte
   std::vector<double> ttfkMs;  // connect start -> first video keyframe
   std::map<std::string, uint64_t> failReasons;
+  // WHEP: RTCP sent (compound receiver reports, PLIs, REMBs), resources DELETEd at the end
+  // (answered 200/204, or not), and what the first kMaxWhepReports viewers saw in detail.
+  uint64_t rtcpReports = 0, plisSent = 0, rembsSent = 0;
+  uint64_t whepDeleted = 0, whepDeleteFailed = 0;
+  struct WhepReport {
+    uint64_t keyframes = 0;          // keyframe starts received
+    uint64_t plis = 0;               // PLIs sent
+    std::vector<double> pliToKeyMs;  // PLI sent -> the next keyframe start
+    // One entry per GOP received: [ms since the viewer keyed SRTP, video frames in that GOP].
+    std::vector<std::pair<double, uint64_t>> gops;
+    double rembLowUntilMs = 0;  // when it raised its REMB (0: never sent a low one)
+  };
+  static constexpr size_t kMaxWhepReports = 32;
+  std::vector<WhepReport> whepReports;
   double loadCpuS = 0;  // xl-load's own user+sys CPU over the run (is the generator the limit?)
 
   void fail(const std::string& reason, bool hadMedia);

@@ -40,6 +40,10 @@ class Viewer : public EventHandler {
   bool started() const { return started_; }
   // End of run: a viewer that never got media counts as failed, with the step it was stuck in.
   void finishRun();
+  // End of run, after finishRun: leave politely (WHEP DELETEs its resource). pending() is true
+  // while such a goodbye still waits for its answer.
+  virtual void leave() {}
+  virtual bool pending() const { return false; }
   void onEvent(uint32_t events) override;
 
  protected:

@@ -4,6 +4,9 @@
 // runs the DTLS handshake in memory BIOs (xueliang_webrtc_wire, client role) and unprotects every
 // SRTP packet with libsrtp2. Media bytes, RTP packets, frames (marker bit on video), keyframes
 // and stalls are counted; a Binding request every few seconds keeps consent fresh (RFC 7675).
+// As a browser does, it sends an SRTCP receiver report every second (loss, jitter, LSR/DLSR per
+// SSRC, whep_rtcp.h), and on request PLIs and REMB estimates; when it stops it DELETEs its
+// resource (WHEP draft §4.3).
 #include <arpa/inet.h>
 #include <errno.h>
 #include <openssl/rand.h>
@@ -18,6 +21,7 @@
 #include "webrtc/srtp.h"
 #include "webrtc/stun.h"
 #include "whep_client.h"
+#include "whep_rtcp.h"
 #include "whep_sdp.h"
 
 namespace xlload {
@@ -46,6 +50,72 @@ namespace {
 constexpr int kBatch = 32;
 constexpr size_t kDatagram = 2048;
 constexpr double kIceRetryMs = 300;
+constexpr double kReportIntervalMs = 1000;  // RFC 3550 §6.2 allows less; browsers send ~1/s
+constexpr uint32_t kOurSsrc = 0x786c6c64;   // sender SSRC of our RTCP (we send no media)
+
+// DELETE of a WHEP resource on its own connection, answered or not before the run ends.
+class WhepDelete final : public EventHandler {
+ public:
+  WhepDelete(Loop& loop, Stats& stats, const Target& t, const std::string& location)
+      : loop_(loop), stats_(stats) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) {
+      finish(false);
+      return;
+    }
+    request_ = "DELETE " + location + " HTTP/1.1\r\nHost: " + t.host + ":" +
+               std::to_string(t.port) + "\r\nUser-Agent: xl-load\r\nConnection: close\r\n\r\n";
+    int r = ::connect(fd_, reinterpret_cast<const sockaddr*>(&t.addr), sizeof t.addr);
+    if (r < 0 && errno != EINPROGRESS) {
+      finish(false);
+      return;
+    }
+    loop_.add(fd_, this, EPOLLOUT | EPOLLIN);
+  }
+  ~WhepDelete() override {
+    if (fd_ >= 0) finish(false);  // no answer before the run ended
+  }
+  bool pending() const { return fd_ >= 0; }
+
+  void onEvent(uint32_t events) override {
+    if (fd_ < 0) return;
+    if (!sent_ && (events & EPOLLOUT)) {
+      int err = 0;
+      socklen_t len = sizeof err;
+      getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+      // The request is far below a socket buffer: one send or nothing.
+      if (err || ::send(fd_, request_.data(), request_.size(), MSG_NOSIGNAL) !=
+                     static_cast<ssize_t>(request_.size()))
+        return finish(false);
+      sent_ = true;
+      loop_.modify(fd_, this, EPOLLIN);
+      return;
+    }
+    char buf[512];
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n > 0) head_.append(buf, size_t(n));
+    if (head_.size() < 12 && n > 0) return;
+    int status =
+        head_.compare(0, 5, "HTTP/") == 0 && head_.size() >= 12 ? std::atoi(head_.c_str() + 9) : 0;
+    finish(status == 200 || status == 204);
+  }
+
+ private:
+  void finish(bool ok) {
+    if (fd_ >= 0) {
+      loop_.remove(fd_);
+      ::close(fd_);
+      fd_ = -1;
+    }
+    ++(ok ? stats_.whepDeleted : stats_.whepDeleteFailed);
+  }
+  Loop& loop_;
+  Stats& stats_;
+  int fd_ = -1;
+  bool sent_ = false;
+  std::string request_, head_;
+};
 
 // recvmmsg scratch shared by every viewer: one thread, nothing is kept across calls.
 struct RecvScratch {
@@ -75,8 +145,19 @@ std::string randomToken(size_t n) {
 class WhepViewer final : public Viewer {
  public:
   WhepViewer(Loop& loop, Stats& stats, const Target& t, const WhepClientConfig& cfg)
-      : Viewer(loop, stats, t), cfg_(cfg), udp_(this) {}
+      : Viewer(loop, stats, t), cfg_(cfg), udp_(this) {
+    if (stats.whepReports.size() < Stats::kMaxWhepReports) {
+      report_ = stats.whepReports.size();
+      stats.whepReports.emplace_back();
+    }
+  }
   ~WhepViewer() override { closeUdp(); }
+
+  void leave() override {
+    closeUdp();
+    sendDelete();
+  }
+  bool pending() const override { return delete_ && delete_->pending(); }
 
   void tick(double nowMs) override {
     if (udpFd_ < 0) return;
@@ -84,8 +165,9 @@ class WhepViewer final : public Viewer {
       sendBinding(nowMs);
     } else if (step_ == "dtls") {
       dtls_->onTimer();
-    } else if (step_ == "srtp" && nowMs - lastBindingMs_ >= cfg_.consentIntervalMs) {
-      sendBinding(nowMs);
+    } else if (step_ == "srtp") {
+      if (nowMs - lastBindingMs_ >= cfg_.consentIntervalMs) sendBinding(nowMs);
+      feedback(nowMs);
     }
   }
 
@@ -137,6 +219,12 @@ class WhepViewer final : public Viewer {
     }
     size_t len = std::strtoul(head.c_str() + cl + 17, nullptr, 10);
     if (resp_.size() < end + 4 + len) return true;
+    // The resource to DELETE when leaving (same offsets: only the case was changed).
+    if (size_t loc = head.find("\r\nlocation:"); loc != std::string::npos) {
+      size_t from = resp_.find_first_not_of(' ', loc + 11);
+      size_t to = resp_.find("\r\n", from);
+      if (from < to && to <= end) location_ = resp_.substr(from, to - from);
+    }
     std::string err = parseWhepAnswer(std::string_view(resp_).substr(end + 4, len),
                                       target_.addr.sin_addr.s_addr, answer_);
     resp_.clear();
@@ -168,7 +256,65 @@ class WhepViewer final : public Viewer {
     ::close(udpFd_);
     udpFd_ = -1;
   }
-  void onEnd() override { closeUdp(); }
+  void onEnd() override {
+    closeUdp();
+    sendDelete();
+  }
+
+  void sendDelete() {
+    if (location_.empty() || delete_) return;
+    // An absolute Location keeps only its path: the resource is on the server we talk to.
+    std::string path = location_;
+    if (size_t s = path.find("://"); s != std::string::npos) {
+      size_t slash = path.find('/', s + 3);
+      path = slash == std::string::npos ? "/" : path.substr(slash);
+    }
+    delete_ = std::make_unique<WhepDelete>(loop_, stats_, target_, path);
+  }
+
+  Stats::WhepReport* report() {
+    return report_ < stats_.whepReports.size() ? &stats_.whepReports[report_] : nullptr;
+  }
+
+  // Once a second: a compound SRTCP packet of a receiver report (a block per SSRC heard), then a
+  // REMB when asked for; a PLI when due, at once.
+  void feedback(double nowMs) {
+    const double sinceKeyed = nowMs - keyedMs_;
+    bool pli = false;
+    if (cfg_.pliAfterMs >= 0 && sinceKeyed >= nextPliMs_ && video_.ssrc) {
+      pli = true;
+      nextPliMs_ = cfg_.pliIntervalMs > 0 ? nextPliMs_ + cfg_.pliIntervalMs : 1e300;
+    }
+    if (!pli && nowMs - lastReportMs_ < kReportIntervalMs) return;
+    lastReportMs_ = nowMs;
+    uint8_t pkt[256];
+    int blocks = 0;
+    size_t len = 8;
+    for (Track* t : {&video_, &audio_}) {
+      if (!t->ssrc || !t->rx.active()) continue;
+      t->rx.writeBlock(pkt + len, t->ssrc, nowMs);
+      len += 24;
+      ++blocks;
+    }
+    writeReceiverReportHeader(pkt, kOurSsrc, blocks);
+    ++stats_.rtcpReports;
+    if (cfg_.rembBps && video_.ssrc) {
+      const bool low = cfg_.rembForMs <= 0 || sinceKeyed < cfg_.rembForMs;
+      len += writeRemb(pkt + len, kOurSsrc, low ? cfg_.rembBps : WhepClientConfig::kRembHighBps,
+                       video_.ssrc);
+      ++stats_.rembsSent;
+      if (auto* r = report(); r && low) r->rembLowUntilMs = cfg_.rembForMs > 0 ? cfg_.rembForMs : 0;
+    }
+    if (pli) {
+      len += writePli(pkt + len, kOurSsrc, video_.ssrc);
+      ++stats_.plisSent;
+      if (auto* r = report()) ++r->plis;
+      if (pliAtMs_ == 0) pliAtMs_ = nowMs;  // the first unanswered one times the answer
+    }
+    auto n = srtcpOut_->protectRtcp(pkt, len);
+    if (!n) return fail("whep: " + n.message());
+    ::send(udpFd_, pkt, *n, 0);
+  }
 
   // ICE connectivity check as the controlling agent (RFC 8445 §7.1.1): USERNAME is
   // "answer-ufrag:offer-ufrag", keyed with the answer's password.
@@ -238,13 +384,19 @@ class WhepViewer final : public Viewer {
     auto in = xl::webrtc::SrtpSession::create(keys->profile, keys->remote,
                                               xl::webrtc::SrtpSession::Direction::kInbound);
     if (!in) return fail(in.message());
+    auto out = xl::webrtc::SrtpSession::create(keys->profile, keys->local,
+                                               xl::webrtc::SrtpSession::Direction::kOutbound);
+    if (!out) return fail(out.message());
     srtp_ = std::move(*in);
+    srtcpOut_ = std::move(*out);
     step_ = "srtp";
+    keyedMs_ = lastReportMs_ = now();
+    nextPliMs_ = cfg_.pliAfterMs;
     playing();
   }
 
   void rtp(uint8_t* p, size_t n, double t) {
-    if (looksLikeRtcp(p, n)) return;  // sender reports: counted as bytes only
+    if (looksLikeRtcp(p, n)) return rtcp(p, n, t);
     auto len = srtp_->unprotectRtp(p, n);
     if (!len) {
       ++stats_.srtpErrors;
@@ -254,9 +406,53 @@ class WhepViewer final : public Viewer {
     if (!parseRtp(p, *len, v)) return;
     ++stats_.rtpPackets;
     media(t);
-    if (v.payloadType != answer_.videoPt) return;
-    if (v.marker) ++stats_.videoFrames;
-    if (startsKeyframe(v.payload, v.payloadLen, answer_.videoH265)) keyframe(t);
+    const bool video = v.payloadType == answer_.videoPt;
+    Track& track = video ? video_ : audio_;
+    if (!video && v.payloadType != answer_.audioPt) return;
+    track.ssrc = v.ssrc;
+    const uint32_t ts = rtcpBe32(p + 4);
+    // Clocks: 90 kHz video, G.711 (static types 0, 8) 8 kHz, Opus 48 kHz.
+    track.rx.onRtp(v.seq, ts, t,
+                   video                                        ? 90000
+                   : (v.payloadType == 0 || v.payloadType == 8) ? 8000
+                                                                : 48000);
+    if (!video) return;
+    if (v.marker) {
+      ++stats_.videoFrames;
+      ++gopFrames_;
+    }
+    if (startsKeyframe(v.payload, v.payloadLen, answer_.videoH265)) {
+      keyframe(t);
+      onKeyframeStart(t);
+    }
+  }
+
+  // Sender reports give LSR/DLSR for our receiver reports (RFC 3550 §6.4.1).
+  void rtcp(uint8_t* p, size_t n, double t) {
+    auto len = srtp_->unprotectRtcp(p, n);
+    if (!len) {
+      ++stats_.srtpErrors;
+      return;
+    }
+    forEachSenderReport(p, *len, [&](uint32_t ssrc, uint64_t ntp) {
+      for (Track* tr : {&video_, &audio_})
+        if (tr->ssrc == ssrc) tr->rx.onSenderReport(ntp, t);
+    });
+  }
+
+  void onKeyframeStart(double t) {
+    Stats::WhepReport* r = report();
+    if (!r) return;
+    ++r->keyframes;
+    // The frames of the GOP that just ended (the keyframe's marker counts in the next one).
+    if (haveGop_) r->gops.emplace_back(gopStartMs_ - keyedMs_, gopFrames_);
+    haveGop_ = true;
+    gopStartMs_ = t;
+    gopFrames_ = 0;
+    if (pliAtMs_ > 0) {
+      r->pliToKeyMs.push_back(t - pliAtMs_);
+      pliAtMs_ = 0;
+    }
   }
 
   const WhepClientConfig& cfg_;
@@ -273,6 +469,21 @@ class WhepViewer final : public Viewer {
   int dtlsIn_ = 0;  // DTLS datagrams from the server, for failure reports
   std::unique_ptr<xl::webrtc::DtlsTransport> dtls_;
   std::unique_ptr<xl::webrtc::SrtpSession> srtp_;
+  std::unique_ptr<xl::webrtc::SrtpSession> srtcpOut_;  // our receiver reports and feedback
+  struct Track {
+    uint32_t ssrc = 0;
+    RtpReceiveStats rx;
+  };
+  Track video_, audio_;
+  double keyedMs_ = 0, lastReportMs_ = 0;
+  double nextPliMs_ = 0;  // since keyedMs_
+  double pliAtMs_ = 0;    // an unanswered PLI went out then (0: none)
+  std::string location_;  // the resource (Location of the 201)
+  std::unique_ptr<WhepDelete> delete_;
+  size_t report_ = SIZE_MAX;  // index in stats_.whepReports, if this viewer has one
+  bool haveGop_ = false;
+  double gopStartMs_ = 0;
+  uint64_t gopFrames_ = 0;
 };
 
 }  // namespace

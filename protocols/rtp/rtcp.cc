@@ -5,7 +5,9 @@ namespace {
 
 constexpr size_t kReportBlockSize = 24;
 
-ReportBlock readBlock(const uint8_t* p) {
+}  // namespace
+
+ReportBlock readReportBlock(const uint8_t* p) {
   ReportBlock b;
   b.ssrc = be32(p);
   b.fractionLost = p[4];
@@ -18,6 +20,8 @@ ReportBlock readBlock(const uint8_t* p) {
   b.delaySinceLastSr = be32(p + 20);
   return b;
 }
+
+namespace {
 
 void writeBlock(BufferWriter& w, const ReportBlock& b) {
   w.be32(b.ssrc);
@@ -39,7 +43,8 @@ void writeHeader(BufferWriter& w, uint8_t count, uint8_t type, size_t bytes) {
 Status readBlocks(ByteSpan p, size_t offset, uint8_t count, std::vector<ReportBlock>& out) {
   if (offset + count * kReportBlockSize > p.size())
     return Status::error("RTCP report blocks run past the packet");
-  for (uint8_t i = 0; i < count; ++i) out.push_back(readBlock(&p[offset + i * kReportBlockSize]));
+  for (uint8_t i = 0; i < count; ++i)
+    out.push_back(readReportBlock(&p[offset + i * kReportBlockSize]));
   return Status::ok();
 }
 

@@ -51,6 +51,8 @@ struct RtcpHeader {
 // returning false stops the walk.
 Status forEachRtcp(ByteSpan compound, const std::function<bool(const RtcpHeader&)>& fn);
 Result<SenderReport> parseSenderReport(ByteSpan packet);
+// One 24-byte report block at `p` (the caller checked the length).
+ReportBlock readReportBlock(const uint8_t* p);
 Result<ReceiverReport> parseReceiverReport(ByteSpan packet);
 
 void writeSenderReport(BufferWriter& w, const SenderReport& sr);

@@ -9,11 +9,38 @@
 //
 // PLI/FIR (the decoder lost its reference): the viewer restarts on the stream's cached keyframe,
 // at most once per kRestartIntervalMs; requests within that interval are only counted.
+//
+// Receiver reports (RFC 3550 §6.4.1) tell the loss and jitter the viewer sees; the round trip is
+// the report's arrival minus the send time of the sender report it echoes (LSR) minus the delay
+// the receiver held it (DLSR, §6.4.1), so the send times of the last few sender reports are kept.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "rtp/rtcp.h"
 
 namespace xl::webrtc {
+
+// Totals over every viewer of the server, for /metrics. Sessions add their deltas once a second.
+struct FeedbackCounters {
+  std::atomic<uint64_t> keyframeRequests{0}, restarts{0}, skippedFrames{0}, receiverReports{0},
+      estimates{0};
+  std::string metricsText() const;
+};
+
+// What the receiver reports of one track said last.
+struct LinkQuality {
+  uint64_t reports = 0;
+  double fractionLost = 0;  // 0..1, since the previous report
+  int64_t cumulativeLost = 0;
+  double jitterMs = 0;
+  double rttMs = -1;  // -1: no report echoed a sender report yet
+};
 
 class ViewerCongestion {
  public:
@@ -38,6 +65,16 @@ class ViewerCongestion {
   uint64_t restarts() const { return restarts_; }
   uint64_t keyframeRequests() const { return requests_; }
 
+  // A sender report with NTP timestamp middle bits `ntpMiddle` left at `nowMs` on track `track`.
+  void onSenderReportSent(uint32_t ntpMiddle, uint64_t nowMs);
+  // A report block about track `track` (0 video, 1 audio) whose RTP clock is `clockRate` Hz.
+  void onReport(int track, const rtp::ReportBlock& b, uint32_t clockRate, uint64_t nowMs);
+  const LinkQuality& link(int track) const { return link_[track & 1]; }
+  // The figures for the admin API: loss, jitter, round trip, feedback counts.
+  void describe(std::vector<std::pair<std::string, double>>& out) const;
+  // Adds what happened since the last call to the server's totals.
+  void publish(FeedbackCounters& c);
+
  private:
   bool estimateBelowStream(uint64_t nowMs) const;
 
@@ -50,7 +87,17 @@ class ViewerCongestion {
   bool lastGopSkipped_ = false;  // the next GOP goes out whole
   bool restarted_ = false;
   uint64_t lastRestartMs_ = 0;
-  uint64_t skipped_ = 0, restarts_ = 0, requests_ = 0;
+  uint64_t skipped_ = 0, restarts_ = 0, requests_ = 0, estimates_ = 0;
+  LinkQuality link_[2];
+  struct SentReport {
+    uint32_t ntpMiddle = 0;
+    uint64_t atMs = 0;
+  };
+  std::array<SentReport, 8> sentReports_{};  // a few seconds of sender reports, both tracks
+  size_t sentNext_ = 0;
+  struct Published {
+    uint64_t skipped = 0, restarts = 0, requests = 0, reports = 0, estimates = 0;
+  } published_;
 };
 
 }  // namespace xl::webrtc

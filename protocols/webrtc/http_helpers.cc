@@ -70,7 +70,7 @@ bool isEndpointPath(std::string_view path, std::string_view kind) {
 }
 
 bool isResourcePath(std::string_view path, std::string_view kind) {
-  const std::string marker = "/" + std::string(kind) + "/";
+  const std::string marker = std::string("/").append(kind).append("/");
   size_t at = path.rfind(marker);
   return at != std::string_view::npos && at > 0 && at + marker.size() < path.size();
 }

@@ -8,6 +8,7 @@
 
 #include "rtp/rtp_packet.h"
 #include "webrtc/media_port.h"
+#include "webrtc/whip_session.h"
 #include "webrtc/worker_router.h"
 
 namespace xl::webrtc {
@@ -26,8 +27,12 @@ Result<UdpAddress> peerAddress(const std::string& peer) {
 // The connection on its session's worker: frames in, framed datagrams out.
 class IceTcpLink final : public ConnectionHandler, public TcpPath {
  public:
-  IceTcpLink(MediaPort& port, int fd, std::string peer, UdpAddress address)
-      : port_(port), conn_(port.worker(), fd, std::move(peer)), address_(address) {}
+  IceTcpLink(MediaPort& port, const PublisherLookup& publishers, int fd, std::string peer,
+             UdpAddress address)
+      : port_(port),
+        publishers_(publishers),
+        conn_(port.worker(), fd, std::move(peer)),
+        address_(address) {}
 
   void start(std::vector<uint8_t> first) {
     conn_.start(this);
@@ -47,7 +52,9 @@ class IceTcpLink final : public ConnectionHandler, public TcpPath {
   }
   void onClosed() override {
     if (session_) session_->tcpGone(this);
+    if (publisher_) publisher_->tcpGone(this);
     session_ = nullptr;
+    publisher_ = nullptr;
     delete this;
   }
 
@@ -70,6 +77,7 @@ class IceTcpLink final : public ConnectionHandler, public TcpPath {
   }
   void sessionGone() override {
     session_ = nullptr;
+    publisher_ = nullptr;
     conn_.close();
   }
 
@@ -82,6 +90,7 @@ class IceTcpLink final : public ConnectionHandler, public TcpPath {
   void onFrame(ByteSpan f) {
     const uint8_t b = f[0];
     if (b < 4) return onStun(f);  // RFC 7983 demultiplexing, as on UDP
+    if (publisher_) return publisher_->onDatagram(f, address_);  // DTLS, SRTP, SRTCP
     if (!session_) return fail("media before a connectivity check");
     if (b >= 20 && b <= 63) {
       session_->onDtls(f, address_);
@@ -96,24 +105,37 @@ class IceTcpLink final : public ConnectionHandler, public TcpPath {
     if (m->type != kStunBindingRequest) return;
     size_t colon = m->username.find(':');
     if (colon == std::string::npos) return fail("STUN USERNAME without ':'");
-    WhepSession* s = port_.findUfrag(std::string_view(m->username).substr(0, colon));
-    if (!s || (session_ && s != session_)) return fail("STUN for no session of this connection");
-    if (m->username.compare(colon + 1, std::string::npos, s->params().negotiated.remoteUfrag))
+    std::string_view ufrag = std::string_view(m->username).substr(0, colon);
+    if (WhepSession* s = port_.findUfrag(ufrag)) return check(f, *m, s, session_);
+    WhipSession* p = publishers_ ? publishers_(port_.worker().index(), ufrag) : nullptr;
+    if (p) return check(f, *m, p, publisher_);
+    fail("STUN for no session here");
+  }
+
+  // A check for session `s` (a viewer or a publisher); `mine` is this connection's one of that
+  // kind. The first valid check binds the connection to the session.
+  template <class S>
+  void check(ByteSpan f, const StunMessage& m, S* s, S*& mine) {
+    if ((session_ || publisher_) && s != mine) return fail("STUN for another session");
+    size_t colon = m.username.find(':');
+    if (m.username.compare(colon + 1, std::string::npos, s->params().negotiated.remoteUfrag))
       return fail("STUN with the wrong remote ufrag");
-    if (Status st = verifyIntegrity(f, *m, s->params().localPwd); !st) return fail(st.message());
-    if (!session_) {
-      session_ = s;
+    if (Status st = verifyIntegrity(f, m, s->params().localPwd); !st) return fail(st.message());
+    if (!mine) {
+      mine = s;
       s->useTcp(this, address_);
       spdlog::info("webrtc {}: ICE-TCP connection from {}", s->params().id, conn_.peer());
     }
-    s->onBindingRequest(*m, address_);
+    s->onBindingRequest(m, address_);
   }
 
   MediaPort& port_;
+  const PublisherLookup& publishers_;
   TcpConnection conn_;
   UdpAddress address_;
   std::vector<uint8_t> in_;
-  WhepSession* session_ = nullptr;
+  WhepSession* session_ = nullptr;    // a viewer's connection
+  WhipSession* publisher_ = nullptr;  // or a publisher's
 };
 
 }  // namespace
@@ -121,9 +143,10 @@ class IceTcpLink final : public ConnectionHandler, public TcpPath {
 // A new connection on the accepting worker, until its first frame names the session's worker.
 class IceTcpSniffer final : public ConnectionHandler {
  public:
-  IceTcpSniffer(Worker& w, const std::vector<MediaPort*>& ports,
+  IceTcpSniffer(Worker& w, const std::vector<MediaPort*>& ports, const PublisherLookup& publishers,
                 std::unordered_set<IceTcpSniffer*>& pending, int fd, int handover, std::string peer)
       : ports_(ports),
+        publishers_(publishers),
         pending_(pending),
         conn_(w, fd, peer),
         handover_(handover),
@@ -166,11 +189,11 @@ class IceTcpSniffer final : public ConnectionHandler {
     if (!address) return fail(address.message());
     // The session's worker takes the socket (a duplicate descriptor) and every byte read so far.
     MediaPort* port = ports_[static_cast<size_t>(owner)];
-    port->worker().post(
-        [port, fd = handover_, peer = peer_, a = *address, bytes = std::move(in_)]() mutable {
-          auto* link = new IceTcpLink(*port, fd, peer, a);
-          link->start(std::move(bytes));
-        });
+    port->worker().post([port, publishers = &publishers_, fd = handover_, peer = peer_,
+                         a = *address, bytes = std::move(in_)]() mutable {
+      auto* link = new IceTcpLink(*port, *publishers, fd, peer, a);
+      link->start(std::move(bytes));
+    });
     handover_ = -1;
     timer_.reset();
     conn_.close();
@@ -195,6 +218,7 @@ class IceTcpSniffer final : public ConnectionHandler {
 
  private:
   const std::vector<MediaPort*>& ports_;
+  const PublisherLookup& publishers_;
   std::unordered_set<IceTcpSniffer*>& pending_;
   TcpConnection conn_;
   int handover_;
@@ -202,6 +226,29 @@ class IceTcpSniffer final : public ConnectionHandler {
   std::vector<uint8_t> in_;
   UvHandle<uv_timer_t> timer_;
 };
+
+void TcpPaths::add(TcpPath* path, const UdpAddress& peer) {
+  if (paths_.size() == kMax) {
+    TcpPath* oldest = paths_.front().first;
+    paths_.erase(paths_.begin());
+    oldest->sessionGone();
+  }
+  paths_.emplace_back(path, peer);
+}
+
+void TcpPaths::remove(TcpPath* path) {
+  std::erase_if(paths_, [path](const auto& t) { return t.first == path; });
+}
+
+TcpPath* TcpPaths::find(const UdpAddress& to) const {
+  for (const auto& t : paths_)
+    if (sameAddress(to, t.second)) return t.first;
+  return nullptr;
+}
+
+void TcpPaths::closeAll() {
+  for (auto& t : std::exchange(paths_, {})) t.first->sessionGone();
+}
 
 IceTcp::IceTcp(const std::vector<MediaPort*>& ports)
     : ports_(ports), listeners_("webrtc-tcp"), pending_(ports.size()) {}
@@ -217,7 +264,7 @@ Status IceTcp::open(Worker& w, const std::string& address) {
       ::close(fd);
       return;
     }
-    (new IceTcpSniffer(w, ports_, *pending, fd, handover, std::move(peer)))->start();
+    (new IceTcpSniffer(w, ports_, publishers_, *pending, fd, handover, std::move(peer)))->start();
   });
 }
 

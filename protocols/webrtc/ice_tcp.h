@@ -8,8 +8,11 @@
 // there (the accepting worker hands a duplicate of the descriptor over with the bytes it read)
 // and from then on lives beside its session: sends go through the connection's bounded output
 // queue, and a browser that does not keep up loses frames as a UDP viewer would.
+// WHIP publishers take ICE-TCP the same way: a check whose ufrag no viewer has goes to the
+// publishers of that worker (setPublishers), and their SRTP comes in over the connection.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_set>
@@ -23,6 +26,10 @@ namespace xl::webrtc {
 
 class MediaPort;
 class IceTcpSniffer;
+class WhipSession;
+
+// On worker `worker`: its WHIP publisher that issued `ufrag`, or nullptr (whip_endpoint.h).
+using PublisherLookup = std::function<WhipSession*(int worker, std::string_view ufrag)>;
 
 class IceTcp {
  public:
@@ -34,9 +41,12 @@ class IceTcp {
   // On `w`: stops listening and drops the connections that have not sent their first check.
   void close(Worker& w);
   int port() const { return listeners_.port(); }
+  // Main thread, before the workers run: ICE-TCP for WHIP publishers too.
+  void setPublishers(PublisherLookup lookup) { publishers_ = std::move(lookup); }
 
  private:
   const std::vector<MediaPort*>& ports_;
+  PublisherLookup publishers_;
   ListenerSet listeners_;
   std::vector<std::unordered_set<IceTcpSniffer*>> pending_;  // by worker index
 };

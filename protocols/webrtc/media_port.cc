@@ -8,7 +8,7 @@
 namespace xl::webrtc {
 namespace {
 
-constexpr size_t kScratchSlots = 64;           // packets per sendmmsg batch
+constexpr size_t kScratchSlots = 64;           // full-size packets per sendmmsg batch
 constexpr size_t kMaxAddressesPerSession = 8;  // candidate pairs a browser checks
 // Datagrams in flight to other workers. A worker busy with a burst of joins (DTLS handshakes,
 // GOP bursts) lags behind its own socket by thousands of datagrams without loss (4 MB receive
@@ -37,11 +37,15 @@ MediaPort::~MediaPort() {
 }
 
 Status MediaPort::bind(const std::string& address) {
-  return socket_.bind(address);
+  if (Status s = socket_.bind(address); !s) return s;
+  // A viewer's packets of one frame leave as few GSO messages (packet_batch.h); the socket falls
+  // back to one datagram per message by itself where the route has no GSO.
+  socket_.setGso(true);
+  return Status::ok();
 }
 
-uint8_t* MediaPort::scratch(size_t& slots) {
-  slots = kScratchSlots;
+uint8_t* MediaPort::scratch(size_t& bytes) {
+  bytes = scratch_.size();
   return scratch_.data();
 }
 
@@ -77,11 +81,24 @@ void MediaPort::publish(const std::string& key, bool owned) {
     p->worker().post([p, key, me, owned] {
       if (owned) {
         p->remote_[key] = me;
+        // A session here that had this address lost it: the browser (or a new client reusing
+        // its port) passed a newer check elsewhere, and DTLS from it must go there, not here.
+        p->disown(key, me);
       } else if (auto it = p->remote_.find(key); it != p->remote_.end() && it->second == me) {
         p->remote_.erase(it);
       }
     });
   }
+}
+
+void MediaPort::disown(const std::string& key, int to) {
+  auto it = byAddress_.find(key);
+  if (it == byAddress_.end()) return;
+  spdlog::info(
+      "webrtc {}: its peer address passed a check of a session on worker {}: it moves there",
+      it->second->params().id, to);
+  if (auto a = addressesOf_.find(it->second); a != addressesOf_.end()) std::erase(a->second, key);
+  byAddress_.erase(it);
 }
 
 void MediaPort::forget(const std::string& key) {
@@ -155,7 +172,11 @@ void MediaPort::onDatagram(const uint8_t* d, size_t n, const UdpAddress& from, b
     if (guest_ && guest_->onDatagram(data, from)) return;
     // No connectivity check from there here: another worker's session, or nobody's.
     if (forwarded) return;
-    if (auto r = remote_.find(key); r != remote_.end()) forward(r->second, data, from);
+    if (auto r = remote_.find(key); r != remote_.end()) return forward(r->second, data, from);
+    // Nobody's: a session that ended, or one whose check this port has not heard of.
+    if (++unrouted_ % 100 == 1)
+      spdlog::debug("webrtc worker {}: datagram from {} for no session ({} so far)",
+                    worker_.index(), addressText(from), unrouted_);
     return;
   }
   WhepSession* s = it->second;
@@ -182,7 +203,10 @@ void MediaPort::onStun(ByteSpan data, const UdpAddress& from, bool forwarded) {
     if (forwarded || owner < 0 || static_cast<size_t>(owner) >= ports_.size()) return;
     // What follows from this address (DTLS) goes there too, even before the owner has checked
     // it and published it: the owner verifies everything it is handed.
-    if (remote_.size() < kMaxRemote) remote_.try_emplace(addressKey(from), owner);
+    // A newer check wins over an older one: a client may reuse the port of one whose session
+    // on another worker has not timed out yet.
+    std::string key = addressKey(from);
+    if (remote_.size() < kMaxRemote || remote_.count(key)) remote_[key] = owner;
     return forward(owner, data, from);
   }
   auto it = byUfrag_.find(std::string(ufrag));

@@ -57,10 +57,13 @@ class MediaPort : public WhepRouter, public ParcelSink {
   }
   // On this port's worker; the guest must outlive its use here (unset it before it goes).
   void setGuest(PortGuest* g) { guest_ = g; }
+  // For the guest's sessions (WHIP): datagrams from `key` (addressKey) belong to this worker, or
+  // no longer do; the other ports hand them over accordingly.
+  void claim(const std::string& key, bool owned) { publish(key, owned); }
 
   // WhepRouter
   UdpSocket& socket() override { return socket_; }
-  uint8_t* scratch(size_t& slots) override;
+  uint8_t* scratch(size_t& bytes) override;
   void peerChanged(WhepSession& s, const UdpAddress* before) override;
   void release(WhepSession& s) override;
   // ParcelSink: a datagram another worker received for a session here.
@@ -71,6 +74,8 @@ class MediaPort : public WhepRouter, public ParcelSink {
   void onStun(ByteSpan data, const UdpAddress& from, bool forwarded);
   void learn(WhepSession& s, const UdpAddress& from);
   void forget(const std::string& key);
+  // A session on worker `to` checked `key` since: no session here has it any more.
+  void disown(const std::string& key, int to);
   // Tells the other ports that datagrams from `key` belong here (or no longer do).
   void publish(const std::string& key, bool owned);
   void forward(int worker, ByteSpan data, const UdpAddress& from);
@@ -87,6 +92,7 @@ class MediaPort : public WhepRouter, public ParcelSink {
   std::vector<uint8_t> scratch_;
   ParcelPool parcels_;
   uint64_t badStun_ = 0;
+  uint64_t unrouted_ = 0;  // DTLS/SRTCP datagrams no session here or elsewhere claimed
   PortGuest* guest_ = nullptr;
 };
 

@@ -38,12 +38,18 @@ PeerTransport::PeerTransport(std::string id, std::string localPwd, std::string r
       send_(std::move(send)),
       peerChanged_(std::move(peerChanged)),
       lastConsentMs_(nowMs),
-      dtls_(std::move(identity), [this](std::span<const uint8_t> d) {
-        if (!havePeer_) return;
-        iovec v{const_cast<uint8_t*>(d.data()), d.size()};
-        send_(peer_, std::span<const iovec>(&v, 1));
-        bytesOut_ += d.size();
-      }) {}
+      dtls_(std::move(identity),
+            [this](std::span<const uint8_t> d) {
+              if (!havePeer_) return;
+              iovec v{const_cast<uint8_t*>(d.data()), d.size()};
+              if (send_(peer_, std::span<const iovec>(&v, 1)) == 0) {
+                ++dtlsUnsent_;  // the socket is full: the DTLS timer sends the flight again
+                return;
+              }
+              ++dtlsOut_;
+              bytesOut_ += d.size();
+            }),
+      createdMs_(nowMs) {}
 
 void PeerTransport::setPeer(const UdpAddress& from) {
   UdpAddress before = peer_;
@@ -69,6 +75,7 @@ void PeerTransport::onBindingRequest(const StunMessage& m, const UdpAddress& fro
 }
 
 Status PeerTransport::onDtls(std::span<const uint8_t> d, const UdpAddress& from) {
+  ++dtlsIn_;
   if (!havePeer_ || !sameAddress(from, peer_)) setPeer(from);
   if (Status s = dtls_.feed(d); !s) return s;
   if (dtls_.connected() && !srtpOut_) return onHandshakeDone();
@@ -97,6 +104,13 @@ Status PeerTransport::tick(uint64_t now, uint64_t consentTimeoutMs) {
     return Status::error("no ICE consent (STUN) for " +
                          std::to_string((now - lastConsentMs_) / 1000) + " s");
   dtls_.onTimer();
+  if (!keyed() && havePeer_ && !reportedSlow_ && now - createdMs_ > kSlowHandshakeMs) {
+    reportedSlow_ = true;
+    spdlog::info(
+        "webrtc {}: no DTLS-SRTP keys {} ms after the offer: {} DTLS datagrams in, {} out, {} "
+        "not sent (socket full)",
+        id_, now - createdMs_, dtlsIn_, dtlsOut_, dtlsUnsent_);
+  }
   return Status::ok();
 }
 

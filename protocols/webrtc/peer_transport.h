@@ -84,6 +84,12 @@ class PeerTransport {
   std::unique_ptr<SrtpSession> srtpOut_;
   std::unique_ptr<SrtpSession> srtpIn_;
   uint64_t bytesOut_ = 0;
+  // Handshake diagnostics: a session that checked but has no keys after kSlowHandshakeMs says
+  // once what DTLS it saw (a stalled handshake is otherwise silent).
+  static constexpr uint64_t kSlowHandshakeMs = 5000;
+  uint64_t createdMs_;
+  uint64_t dtlsIn_ = 0, dtlsOut_ = 0, dtlsUnsent_ = 0;
+  bool reportedSlow_ = false;
 };
 
 // The admin API's view of a WebRTC session: its peer is the selected pair's address once there

@@ -75,12 +75,27 @@ Status readTwcc(rtp::ByteSpan fci, Feedback& out) {
   return Status::ok();
 }
 
+// RFC 3550 §6.4.1-6.4.2: report blocks follow the sender SSRC (RR) or the sender info (SR).
+Status readReports(const rtp::RtcpHeader& h, Feedback& out) {
+  const size_t at = h.type == rtp::kRtcpSr ? 28 : 8;
+  if (h.packet.size() < at + size_t(h.count) * 24)
+    return Status::error("rtcp: report blocks run past the packet");
+  for (size_t i = 0; i < h.count && out.reports.size() < Feedback::kMaxReports; ++i) {
+    out.reports.push_back(rtp::readReportBlock(h.packet.data() + at + i * 24));
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Status readFeedback(std::span<const uint8_t> compound, Feedback& out, size_t maxNacked) {
   Status bad;
   Status walk = rtp::forEachRtcp(compound, [&](const rtp::RtcpHeader& h) {
     rtp::ByteSpan p = h.packet;
+    if (h.type == rtp::kRtcpRr || h.type == rtp::kRtcpSr) {
+      bad = readReports(h, out);
+      return bool(bad);
+    }
     if (h.type != kRtpfb && h.type != kPsfb) return true;
     // §6.1: header, sender SSRC, media SSRC, then the FCI.
     if (p.size() < 12) {

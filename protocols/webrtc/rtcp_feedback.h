@@ -2,14 +2,16 @@
 // transport-layer feedback, FMT 1), PLI (§6.3.1, payload-specific, FMT 1), FIR (RFC 5104
 // §4.3.1, payload-specific, FMT 4), REMB (draft-alvestrand-rmcat-remb-03, payload-specific,
 // FMT 15, "REMB") and transport-wide congestion control feedback (draft-holmer-rmcat-
-// transport-wide-cc-extensions-01 §3.1, transport-layer, FMT 15). Read from an unprotected
-// compound packet; every length is checked, malformed packets are reported, unknown ones skipped.
+// transport-wide-cc-extensions-01 §3.1, transport-layer, FMT 15), and the report blocks of its
+// receiver (and sender) reports (RFC 3550 §6.4). Read from an unprotected compound packet; every
+// length is checked, malformed packets are reported, unknown ones skipped.
 #pragma once
 
 #include <cstdint>
 #include <span>
 #include <vector>
 
+#include "rtp/rtcp.h"
 #include "xueliang/status.h"
 
 namespace xl::webrtc {
@@ -25,8 +27,13 @@ struct Feedback {
   uint32_t twccReports = 0;
   uint32_t twccReceived = 0;
   uint32_t twccLost = 0;
+  // Report blocks of RR and SR packets (loss, jitter, LSR/DLSR for the round trip), at most
+  // kMaxReports per compound packet.
+  static constexpr size_t kMaxReports = 8;
+  std::vector<rtp::ReportBlock> reports;
 
   void clear() {
+    reports.clear();
     nacked.clear();
     nackSsrcs.clear();
     keyframeSsrcs.clear();

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <map>
+
+#include "xueliang/codec.h"
 
 namespace xl::webrtc {
 namespace answer {
@@ -163,6 +166,45 @@ int pickAudio(const rtp::SdpMedia& m, Codec codec) {
   return -1;
 }
 
+// A decimal fmtp value, or `absent` when the parameter is missing; -1 when it is not a number.
+int fmtpNumber(const std::map<std::string, std::string>& params, const char* name, int absent) {
+  auto it = params.find(name);
+  if (it == params.end()) return absent;
+  int v = -1;
+  const std::string& t = it->second;
+  auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  return ec == std::errc() && end == t.data() + t.size() && v >= 0 ? v : -1;
+}
+
+// The payload type of `m` with this encoding at 90 kHz that `score` (of its fmtp parameters)
+// rates highest, above 0; -1 if none. `fmtpOut` receives its fmtp value.
+template <typename Score>
+int bestVideoFormat(const rtp::SdpMedia& m, std::string_view encoding, std::string* fmtpOut,
+                    Score&& score) {
+  int best = -1, bestScore = 0;
+  for (const std::string& f : m.formats) {
+    int pt = toPayloadType(f);
+    if (pt < 0) continue;
+    auto map = rtpmapOf(m, pt);
+    if (!map || !iequals(map->encoding, encoding) || map->clockRate != 90000) continue;
+    std::string fmtp;
+    forPayload(m, "fmtp", pt, &fmtp);
+    int s = score(rtp::parseFmtp(std::to_string(pt) + " " + fmtp));
+    if (s > bestScore) {
+      best = pt;
+      bestScore = s;
+      if (fmtpOut) *fmtpOut = fmtp;
+    }
+  }
+  return best;
+}
+
+// The H.265 format a stream needs, as the offer's fmtp would name it.
+std::string h265Wanted(const StreamCodecs& c) {
+  return "profile-id=" + std::to_string(c.profileIdc) + ", tier-flag=" + (c.tier ? "1" : "0") +
+         ", tx-mode=SRST";
+}
+
 // The answer to a data channel section (RFC 8841 §5): our SCTP port and the largest message we
 // take (the SCTP association reassembles up to that).
 std::string dataChannelSection(const std::string& proto, const std::string& mid,
@@ -177,18 +219,43 @@ std::string dataChannelSection(const std::string& proto, const std::string& mid,
 
 }  // namespace
 
+StreamCodecs streamCodecs(const MediaInfo* info) {
+  StreamCodecs c;
+  if (!info) return c;
+  if (info->video && info->video->codec == Codec::kH264) {
+    if (auto avc = h264::parseAvcC(info->video->config.span())) {
+      c.video = Codec::kH264;
+      c.profileIdc = avc->profileIdc;
+    }
+  } else if (info->video && info->video->codec == Codec::kH265) {
+    // Answered only to offers with a matching H265/90000 (RFC 7798 §7.2.2): Safari 17+, Chrome
+    // with HEVC decoding. The "webrtc" format packetizes it as the rtsp format does.
+    if (auto hvc = h265::parseHvcC(info->video->config.span())) {
+      c.video = Codec::kH265;
+      c.profileIdc = hvc->ptl.profileIdc;
+      c.tier = hvc->ptl.tier;
+      c.levelIdc = hvc->ptl.levelIdc;
+      c.profileCompatibility = hvc->ptl.compatibilityFlags;
+    }
+  }
+  if (info->audio) {
+    Codec a = info->audio->codec;
+    if (a == Codec::kOpus || a == Codec::kG711A || a == Codec::kG711U) {
+      c.audio = a;
+      c.audioChannels = info->audio->channels;
+    } else if (a == Codec::kAAC) {
+      // Browsers cannot play AAC: the "webrtc" format transcodes it to Opus 48 kHz stereo, once
+      // per stream (webrtc_muxer.h).
+      c.audio = Codec::kOpus;
+      c.audioChannels = 2;
+    }
+  }
+  return c;
+}
+
 int pickH264(const rtp::SdpMedia& m, uint8_t profileIdc, std::string* fmtpOut) {
-  int best = -1, bestScore = 0;
-  std::string bestFmtp;
-  for (const std::string& f : m.formats) {
-    int pt = toPayloadType(f);
-    if (pt < 0) continue;
-    auto map = rtpmapOf(m, pt);
-    if (!map || !iequals(map->encoding, "H264") || map->clockRate != 90000) continue;
-    std::string fmtp;
-    forPayload(m, "fmtp", pt, &fmtp);
-    auto params = rtp::parseFmtp(std::to_string(pt) + " " + fmtp);
-    if (params["packetization-mode"] != "1") continue;
+  return bestVideoFormat(m, "H264", fmtpOut, [&](std::map<std::string, std::string> params) {
+    if (params["packetization-mode"] != "1") return 0;
     const std::string& pli = params["profile-level-id"];
     int profile = -1;
     if (pli.size() == 6) {
@@ -200,15 +267,28 @@ int pickH264(const rtp::SdpMedia& m, uint8_t profileIdc, std::string* fmtpOut) {
     // RFC 6184 §8.2.2: an exact profile lets the decoder take our stream as is; with
     // level-asymmetry-allowed the browser's decoder (which handles every common profile) still
     // accepts a stream above the offered level.
-    int score = profile == profileIdc ? (asymmetry ? 4 : 3) : (asymmetry ? 1 : 0);
-    if (score > bestScore) {
-      best = pt;
-      bestScore = score;
-      bestFmtp = fmtp;
-    }
-  }
-  if (best >= 0 && fmtpOut) *fmtpOut = bestFmtp;
-  return best;
+    return profile == profileIdc ? (asymmetry ? 4 : 3) : (asymmetry ? 1 : 0);
+  });
+}
+
+int pickH265(const rtp::SdpMedia& m, const StreamCodecs& c, std::string* fmtpOut) {
+  return bestVideoFormat(m, "H265", fmtpOut, [&](const std::map<std::string, std::string>& params) {
+    // RFC 7798 §7.1 defaults: profile-space 0, profile-id 1 (Main), tier-flag 0, level-id 93
+    // (level 3.1), tx-mode SRST. We send one RTP stream (SRST) without DON fields.
+    auto tx = params.find("tx-mode");
+    if (tx != params.end() && !iequals(tx->second, "SRST")) return 0;
+    if (fmtpNumber(params, "profile-space", 0) != 0) return 0;
+    const int profile = fmtpNumber(params, "profile-id", 1);
+    const int tier = fmtpNumber(params, "tier-flag", 0);
+    const int level = fmtpNumber(params, "level-id", 93);
+    if (profile < 0 || profile > 31 || tier < 0 || tier > 1 || level < 0) return 0;
+    if (c.tier && tier == 0) return 0;  // a Main-tier decoder is not bound to take High tier
+    const bool exact = profile == c.profileIdc;
+    if (!exact && !(c.profileCompatibility & (1u << (31 - profile)))) return 0;
+    // As with H.264's level-asymmetry, a level below the stream's is still answered (browser
+    // decoders take every common level), but one that covers it wins.
+    return (exact ? 3 : 1) + (level >= c.levelIdc ? 1 : 0);
+  });
 }
 
 Result<Negotiated> answerOffer(std::string_view offerText, const StreamCodecs& codecs,
@@ -220,7 +300,7 @@ Result<Negotiated> answerOffer(std::string_view offerText, const StreamCodecs& c
   Negotiated n;
   std::string body;
   std::vector<std::string> bundle;
-  bool videoDone = false, audioDone = false;
+  bool videoDone = false, audioDone = false, offeredVideo = false;
   for (size_t i = 0; i < offer->media.size(); ++i) {
     const rtp::SdpMedia& m = offer->media[i];
     const std::string* mid = m.attribute("mid");
@@ -260,13 +340,15 @@ Result<Negotiated> answerOffer(std::string_view offerText, const StreamCodecs& c
     std::string fmtp;
     uint32_t ssrc = 0;
     std::string encoding;
-    if (m.media == "video" && !videoDone && codecs.video == Codec::kH264) {
-      pt = pickH264(m, codecs.profileIdc, &fmtp);
+    if (m.media == "video" && !videoDone && codecs.video != Codec::kNone) {
+      const bool hevc = codecs.video == Codec::kH265;
+      offeredVideo = true;
+      pt = hevc ? pickH265(m, codecs, &fmtp) : pickH264(m, codecs.profileIdc, &fmtp);
       if (pt >= 0) {
         n.videoPayloadType = pt;
         videoDone = true;
         ssrc = p.videoSsrc;
-        encoding = "H264/90000";
+        encoding = hevc ? "H265/90000" : "H264/90000";
       }
     } else if (m.media == "audio" && !audioDone && codecs.audio != Codec::kNone) {
       pt = pickAudio(m, codecs.audio);
@@ -305,12 +387,20 @@ Result<Negotiated> answerOffer(std::string_view offerText, const StreamCodecs& c
     }
     body += candidateLines(p, true);
   }
+  // An H.265 stream to a viewer that asked for video but cannot take H.265 (Firefox, Chrome
+  // without HEVC decoding): a clear refusal rather than a session without picture.
+  if (codecs.video == Codec::kH265 && offeredVideo && n.videoPayloadType < 0)
+    return offerError(error, 406,
+                      "the stream's video is H.265 (" + h265Wanted(codecs) +
+                          ") and the offer has no such H265/90000 payload type: "
+                          "this browser cannot receive H.265 over WebRTC");
   if (n.videoPayloadType < 0 && n.audioPayloadType < 0) {
     std::string want = codecs.video == Codec::kH264
                            ? "H.264 with packetization-mode=1 (profile_idc " +
                                  std::to_string(codecs.profileIdc) +
                                  " or level-asymmetry-allowed=1)"
-                           : "no playable codec in the stream";
+                       : codecs.video == Codec::kH265 ? "H.265 (" + h265Wanted(codecs) + ")"
+                                                      : "no playable codec in the stream";
     if (codecs.audio != Codec::kNone) want += " or " + std::string(codecName(codecs.audio));
     return offerError(error, 406, "no codec in common with the stream: it needs " + want);
   }

@@ -16,16 +16,29 @@
 #include "rtp/sdp.h"
 #include "xueliang/frame.h"
 #include "xueliang/status.h"
+#include "xueliang/track.h"
 
 namespace xl::webrtc {
 
 // What the stream sends, as the answer needs to know it.
 struct StreamCodecs {
-  Codec video = Codec::kNone;  // only H.264 is offered in this version
-  uint8_t profileIdc = 0;      // from the stream's SPS: 0x42 Baseline, 0x4d Main, 0x64 High
+  Codec video = Codec::kNone;  // H.264 or H.265
+  // H.264: profile_idc from the SPS (0x42 Baseline, 0x4d Main, 0x64 High). H.265:
+  // general_profile_idc (1 Main, 2 Main 10, 4 Range extensions).
+  uint8_t profileIdc = 0;
+  // H.265 only (RFC 7798 §7.1): general_tier_flag, general_level_idc (30 x level) and
+  // general_profile_compatibility_flag[j] as bit 31 - j, as in the hvcC record.
+  bool tier = false;
+  uint8_t levelIdc = 0;
+  uint32_t profileCompatibility = 0;
   Codec audio = Codec::kNone;  // Opus, G.711 A-law or mu-law; AAC is not playable in browsers
   int audioChannels = 0;
 };
+
+// The codecs of a stream as the answer sees them: H.264 or H.265 video with its profile from the
+// configuration record; Opus and G.711 audio as they are, AAC as the Opus the "webrtc" format
+// transcodes it to. Codecs WebRTC cannot carry are left kNone.
+StreamCodecs streamCodecs(const MediaInfo* info);
 
 struct AnswerParams {
   std::string ufrag;
@@ -67,6 +80,13 @@ Result<Negotiated> answerOffer(std::string_view offer, const StreamCodecs& codec
 // profile_idc match first, else one with level-asymmetry-allowed=1; -1 if none. `fmtp` receives
 // the offer's fmtp value for the chosen type.
 int pickH264(const rtp::SdpMedia& m, uint8_t profileIdc, std::string* fmtp);
+
+// Picks the H.265 payload type of a video m= section (RFC 7798 §7.2.2): tx-mode SRST (the
+// default), profile-space 0, a tier-flag at or above the stream's, and a profile-id equal to the
+// stream's or one it declares compatible (a Main stream plays on a Main 10 decoder); the exact
+// profile first, then one whose level-id covers the stream's. -1 if none. `fmtp` receives the
+// offer's fmtp value for the chosen type.
+int pickH265(const rtp::SdpMedia& m, const StreamCodecs& codecs, std::string* fmtp);
 
 // The pieces the WHEP answer (here) and the WHIP answer (whip_answer.h) are both built from.
 namespace answer {

@@ -1,6 +1,8 @@
-// SRTP/SRTCP (RFC 3711, AEAD-GCM RFC 7714) with libsrtp2: one session per direction per peer,
-// keyed from DTLS-SRTP. Protection happens in place in the caller's buffer, which must have
-// kSrtpMaxTrailer spare bytes after the packet for the auth tag / SRTCP index.
+// SRTP/SRTCP (RFC 3711, AEAD-GCM RFC 7714): one session per direction per peer, keyed from
+// DTLS-SRTP. Outbound RTP, the per-viewer hot path, is protected by our own few lines on OpenSSL
+// EVP (srtp_rtp_sender.h); SRTCP and inbound SRTP go through libsrtp2 (srtp_libsrtp.h).
+// Protection happens in place in the caller's buffer, which must have kSrtpMaxTrailer spare
+// bytes after the packet for the auth tag / SRTCP index.
 #pragma once
 
 #include <cstddef>
@@ -11,11 +13,12 @@
 #include "webrtc/dtls.h"
 #include "xueliang/status.h"
 
-struct srtp_ctx_t_;  // libsrtp2's session, kept out of this header
-
 namespace xl::webrtc {
 
 inline constexpr size_t kSrtpMaxTrailer = 16 + 4 + 4;  // GCM tag, SRTCP index, slack
+
+class LibSrtpSession;
+class SrtpRtpSender;
 
 class SrtpSession {
  public:
@@ -36,7 +39,8 @@ class SrtpSession {
 
  private:
   SrtpSession() = default;
-  ::srtp_ctx_t_* session_ = nullptr;
+  std::unique_ptr<LibSrtpSession> lib_;
+  std::unique_ptr<SrtpRtpSender> rtpOut_;  // outbound sessions only
 };
 
 }  // namespace xl::webrtc

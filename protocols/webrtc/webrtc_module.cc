@@ -52,30 +52,6 @@ std::vector<std::string> interfaceAddresses() {
   return out;
 }
 
-StreamCodecs codecsOf(const MediaInfo* info) {
-  StreamCodecs c;
-  if (!info) return c;
-  if (info->video && info->video->codec == Codec::kH264) {
-    if (auto avc = h264::parseAvcC(info->video->config.span())) {
-      c.video = Codec::kH264;
-      c.profileIdc = avc->profileIdc;
-    }
-  }
-  if (info->audio) {
-    Codec a = info->audio->codec;
-    if (a == Codec::kOpus || a == Codec::kG711A || a == Codec::kG711U) {
-      c.audio = a;
-      c.audioChannels = info->audio->channels;
-    } else if (a == Codec::kAAC) {
-      // Browsers cannot play AAC: the "webrtc" format transcodes it to Opus 48 kHz stereo, once
-      // per stream (webrtc_muxer.h).
-      c.audio = Codec::kOpus;
-      c.audioChannels = 2;
-    }
-  }
-  return c;
-}
-
 class WebrtcModule : public ProtocolModule {
  public:
   std::string_view name() const override { return "webrtc"; }
@@ -112,6 +88,7 @@ class WebrtcModule : public ProtocolModule {
           !s)
         return s;
       openIceTcp(w);
+      whip_.startWorker(*ports_[w.index()]);
       return Status::ok();
     }
     ports_.clear();
@@ -138,13 +115,18 @@ class WebrtcModule : public ProtocolModule {
     for (auto& c : candidates_) list += (list.empty() ? "" : ", ") + c;
     spdlog::info("webrtc: WHEP media on UDP port {} (host candidates {}), DTLS fingerprint {}",
                  port_->port(), list, identity_->fingerprint());
-    whip_.start(*port_, identity_,
-                WhipSettings{candidates_, settings_.consentTimeoutMs, settings_.whipKeyframeMs});
     if (settings_.iceTcp) {
       iceTcp_ = std::make_unique<IceTcp>(portList_);
+      iceTcp_->setPublishers(
+          [this](int worker, std::string_view ufrag) { return whip_.findUfrag(worker, ufrag); });
       iceTcpOn_ = true;
     }
     openIceTcp(w);
+    // WHIP publishers on every worker's port, as WHEP viewers (whip_endpoint.h).
+    whip_.configure(ctx.workers.size(), identity_,
+                    WhipSettings{candidates_, settings_.consentTimeoutMs, settings_.whipKeyframeMs,
+                                 iceTcpOn_ ? port_->port() : 0});
+    whip_.startWorker(*port_);
     return Status::ok();
   }
 
@@ -161,7 +143,7 @@ class WebrtcModule : public ProtocolModule {
   }
 
   void stopWorker(Worker& w) override {
-    if (port_ && &port_->worker() == &w) whip_.stop();
+    whip_.stopWorker(w);
     if (iceTcp_) iceTcp_->close(w);
     if (size_t(w.index()) < ports_.size() && ports_[w.index()]) ports_[w.index()]->closeAll();
   }
@@ -177,11 +159,12 @@ class WebrtcModule : public ProtocolModule {
     StreamPtr stream = ex.context().streams->find(name);
     if (!stream) return ex.respond(404, "text/plain", "stream " + name + " not found\n");
     MediaInfoPtr info = stream->mediaInfo();
-    StreamCodecs codecs = codecsOf(info.get());
+    StreamCodecs codecs = streamCodecs(info.get());
     if (codecs.video == Codec::kNone && codecs.audio == Codec::kNone)
       return ex.respond(
           406, "text/plain",
-          "stream " + name + " has no codec WebRTC can carry (H.264; Opus, G.711, AAC as Opus)\n");
+          "stream " + name +
+              " has no codec WebRTC can carry (H.264, H.265; Opus, G.711, AAC as Opus)\n");
     // Sessions are spread over the workers' media ports in turn; the ufrag and the resource id
     // name the worker (the id for DELETE, the ufrag for STUN: see worker_router.h).
     MediaPort* port = nextPort();
@@ -197,11 +180,14 @@ class WebrtcModule : public ProtocolModule {
     ap.audioSsrc = sp.audioSsrc;
     OfferError err;
     auto n = answerOffer(ex.request().body, codecs, ap, &err);
-    if (!n) return ex.respond(err.status, "text/plain", err.reason + "\n");
+    if (!n)
+      return ex.respond(err.status, "text/plain", "stream " + name + ": " + err.reason + "\n");
     sp.negotiated = *n;
     if (n->dataChannel) sp.sctp = sctp_;
+    sp.feedbackCounters = feedback_;
     std::string sdp = n->sdp;
-    std::string location = "/" + http::percentEncode(name, true) + "/whep/" + sp.id;
+    std::string location =
+        std::string("/").append(http::percentEncode(name, true)).append("/whep/").append(sp.id);
     std::string id = sp.id;
     // The session lives on its media port's worker; the browser's first STUN check retries
     // until it exists there.
@@ -239,6 +225,8 @@ class WebrtcModule : public ProtocolModule {
   }
 
   WhipEndpoint& whip() { return whip_; }
+  // PLI/FIR, REMB and receiver-report totals of every WHEP viewer (congestion_control.h).
+  std::shared_ptr<FeedbackCounters> feedbackCounters() const { return feedback_; }
   // PATCH /{app}/{stream}/whep/{id}: trickle ICE (trickle.h).
   void patchWhep(http::HttpExchange& ex) {
     auto path = parseResourcePath(ex.request().path, "whep");
@@ -261,10 +249,8 @@ class WebrtcModule : public ProtocolModule {
   }
   // The port whose worker a resource id names (its first two hex digits), or null.
   MediaPort* portOfId(const std::string& id) {
-    if (id.size() < 2 || !std::isxdigit(uint8_t(id[0])) || !std::isxdigit(uint8_t(id[1])))
-      return nullptr;
-    size_t w = std::stoul(id.substr(0, 2), nullptr, 16);
-    return w < portList_.size() ? portList_[w] : nullptr;
+    const int w = workerOfId(id);
+    return w >= 0 && size_t(w) < portList_.size() ? portList_[size_t(w)] : nullptr;
   }
 
   WebrtcSettings settings_;
@@ -279,6 +265,7 @@ class WebrtcModule : public ProtocolModule {
   std::unique_ptr<IceTcp> iceTcp_;
   bool iceTcpOn_ = false;
   std::atomic<size_t> nextPort_{0};
+  std::shared_ptr<FeedbackCounters> feedback_ = std::make_shared<FeedbackCounters>();
   std::vector<std::string> candidates_;
   WhipEndpoint whip_;
 };
@@ -328,10 +315,12 @@ void registerWebrtcModule(ModuleRegistry& registry) {
   }
   // The "webrtc" output format: the rtsp format's RTP packets, with AAC transcoded to Opus.
   auto counters = std::make_shared<webrtc::TranscoderCounters>();
+  auto feedback = m->feedbackCounters();
   registry.addOutputFormat(
       {"webrtc", [counters] { return std::make_unique<webrtc::WebrtcMuxer>(counters); },
-       [counters] {
-         return "# HELP xueliang_webrtc_transcoders Streams whose AAC is being transcoded to "
+       [counters, feedback] {
+         return feedback->metricsText() +
+                "# HELP xueliang_webrtc_transcoders Streams whose AAC is being transcoded to "
                 "Opus for WebRTC viewers (one per stream, however many viewers).\n"
                 "# TYPE xueliang_webrtc_transcoders gauge\nxueliang_webrtc_transcoders " +
                 std::to_string(counters->live.load()) +
@@ -344,7 +333,7 @@ void registerWebrtcModule(ModuleRegistry& registry) {
                 "xueliang_webrtc_transcode_errors_total " +
                 std::to_string(counters->errors.load()) + "\n";
        },
-       /*coalesceAudio=*/false, /*releaseWhenIdle=*/true});
+       /*coalesceAudio=*/false, /*releaseWhenIdle=*/true, /*alternateAudio=*/true});
   registry.addProtocol(std::move(module));
 }
 

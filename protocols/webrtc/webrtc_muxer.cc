@@ -38,6 +38,14 @@ void WebrtcMuxer::dropTranscoder() {
 }
 
 BufferRef WebrtcMuxer::mux(const Frame& f, const MediaInfo& info) {
+  if (f.kind == MediaKind::kAudio && info.alternateAudio) {
+    // The publisher's own Opus (a WHIP browser's) goes out as it came; the stream's main audio,
+    // transcoded from it for the other formats, is not transcoded back. The Opus RTP clock is
+    // 48 kHz whatever `info.audio` says (RFC 7587 §4.1).
+    if (info.alternateAudio->codec == Codec::kOpus)
+      return f.flags.alternate ? rtp_.mux(f, info) : BufferRef();
+  }
+  if (f.flags.alternate) return {};
   if (f.kind == MediaKind::kAudio && f.codec == Codec::kAAC) return transcodeAac(f, info);
   return rtp_.mux(f, info);
 }

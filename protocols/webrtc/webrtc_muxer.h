@@ -1,10 +1,13 @@
-// The "webrtc" output format: what WHEP sessions send, built once per stream. Video and the audio
-// codecs browsers play (Opus, G.711) are the "rtsp" format's RTP packets, unchanged (RtspMuxer:
-// RTSP-interleaved RTP and RTCP sender reports). AAC, which browsers cannot play, is transcoded
-// to Opus 48 kHz stereo in 20 ms frames (RFC 7587) and packetized by the same RtspMuxer, so the
-// Opus RTP timestamps and sender reports sit on the same clock as the video's and the browser
-// keeps lip sync. The stream creates this muxer when its first WebRTC viewer joins and destroys
-// it when the last one leaves, so the transcoder runs once per stream and only while watched.
+// The "webrtc" output format: what WHEP sessions send, built once per stream. Video (H.264, RFC
+// 6184; H.265, RFC 7798, with the hvcC's parameter sets in-band before each IRAP picture) and the
+// audio codecs browsers play (Opus, G.711) are the "rtsp" format's RTP packets, unchanged
+// (RtspMuxer: RTSP-interleaved RTP and RTCP sender reports). AAC, which browsers cannot play, is
+// transcoded to Opus 48 kHz stereo in 20 ms frames (RFC 7587) and packetized by the same RtspMuxer,
+// so the Opus RTP timestamps and sender reports sit on the same clock as the video's and the
+// browser keeps lip sync. The stream creates this muxer when its first WebRTC viewer joins and
+// destroys it when the last one leaves, so the transcoder runs once per stream and only while
+// watched. A stream that carries its publisher's original Opus as alternate audio (a WHIP
+// browser's: MediaInfo::alternateAudio) sends that instead, and transcodes nothing.
 #pragma once
 
 #include <atomic>

@@ -114,34 +114,22 @@ void WhepSession::onRtcp(ByteSpan packet) {
   }
 }
 
-const std::pair<TcpPath*, UdpAddress>* WhepSession::tcpFor(const UdpAddress& to) const {
-  for (const auto& t : tcp_)
-    if (sameAddress(to, t.second)) return &t;
-  return nullptr;
-}
-
 size_t WhepSession::sendOut(const UdpAddress& to, std::span<const iovec> datagrams) {
-  if (!tcp_.empty())
-    if (auto* t = tcpFor(to)) return t->first->send(datagrams);
+  if (TcpPath* t = tcp_.find(to)) return t->send(datagrams);
   return router_.socket().sendEach(to, datagrams);
-}
-
-void WhepSession::useTcp(TcpPath* path, const UdpAddress& address) {
-  constexpr size_t kMaxTcpPaths = 8;  // candidate pairs a browser checks
-  if (tcp_.size() == kMaxTcpPaths) {
-    TcpPath* oldest = tcp_.front().first;
-    tcp_.erase(tcp_.begin());
-    oldest->sessionGone();
-  }
-  tcp_.emplace_back(path, address);
-}
-
-void WhepSession::tcpGone(TcpPath* path) {
-  std::erase_if(tcp_, [path](const auto& t) { return t.first == path; });
 }
 
 void WhepSession::onCongestionFeedback(const Feedback& fb) {
   const uint64_t now = worker_.nowMs();
+  for (const rtp::ReportBlock& r : fb.reports) {
+    // RTP clocks: 90 kHz video; Opus 48 kHz, G.711 (static types 0 and 8) 8 kHz.
+    if (r.ssrc == tracks_[0].ssrc && tracks_[0].payloadType >= 0) {
+      congestion_.onReport(0, r, 90000, now);
+    } else if (r.ssrc == tracks_[1].ssrc && tracks_[1].payloadType >= 0) {
+      const int pt = tracks_[1].payloadType;
+      congestion_.onReport(1, r, pt == 0 || pt == 8 ? 8000 : 48000, now);
+    }
+  }
   if (fb.haveRemb) congestion_.onEstimate(fb.rembBps, now);
   if (fb.keyframeSsrcs.empty()) return;
   plis_ += fb.keyframeSsrcs.size();
@@ -164,9 +152,7 @@ void WhepSession::restart() {
 
 void WhepSession::retransmit(const Feedback& fb) {
   if (!transport_.peer() || tracks_[0].payloadType < 0) return;
-  size_t slots = 0;
-  uint8_t* scratch = router_.scratch(slots);
-  rtpIov_.clear();
+  startBatch();
   for (size_t i = 0; i < fb.nacked.size(); ++i) {
     // Only video is resent: the answer offers nack on video only.
     if (fb.nackSsrcs[i] != tracks_[0].ssrc) continue;
@@ -174,16 +160,19 @@ void WhepSession::retransmit(const Feedback& fb) {
     for (const SentFrame& f : sent_) {
       uint16_t k = static_cast<uint16_t>(seq - f.firstSeq);
       if (!f.bytes || k >= f.count) continue;
-      if (rtpIov_.size() == slots) flush(rtpIov_, false);
-      uint8_t* out = scratch + rtpIov_.size() * WhepRouter::kSlotSize;
+      uint8_t* out = batch_.next(WhepRouter::kSlotSize);
+      if (!out) {
+        flush(false);
+        out = batch_.next(WhepRouter::kSlotSize);
+      }
       if (size_t len = rewriteRtp(f.bytes, 0, k, seq, out)) {
-        rtpIov_.push_back(iovec{out, len});
+        batch_.add(len);
         ++retransmits_;
       }
       break;
     }
   }
-  flush(rtpIov_, false);
+  flush(false);
 }
 
 size_t WhepSession::rewriteRtp(const BufferRef& b, uint8_t channel, size_t k, uint16_t seq,
@@ -277,9 +266,8 @@ void WhepSession::drain() {
 
 void WhepSession::send(const MuxedBatch& b) {
   if (!transport_.peer()) return;
-  size_t slots = 0;
-  uint8_t* scratch = router_.scratch(slots);
-  rtpIov_.clear();
+  const bool video = b.kind == MediaKind::kVideo;
+  startBatch();
   const uint16_t firstVideoSeq = tracks_[0].seq;
   const uint8_t* p = b.bytes.data();
   size_t left = b.bytes.size();
@@ -296,12 +284,18 @@ void WhepSession::send(const MuxedBatch& b) {
       continue;
     Track& t = tracks_[channel / 2];
     if (t.payloadType < 0) continue;
-    if (rtpIov_.size() == slots) flush(rtpIov_, b.kind == MediaKind::kVideo);
-    uint8_t* out = scratch + rtpIov_.size() * WhepRouter::kSlotSize;
+    uint8_t* out = batch_.next(len);
+    if (!out) {
+      flush(video);
+      out = batch_.next(len);
+    }
     std::memcpy(out, pkt, len);
     Result<size_t> n = size_t(0);
     if (channel & 1) {
       rewriteRtcpSsrc(out, len, t.ssrc);
+      // Its send time, for the round trip the receiver report echoing it gives (RFC 3550 §6.4.1).
+      if (out[1] == 200 && len >= 28)
+        congestion_.onSenderReportSent(rtp::be32(out + 10), worker_.nowMs());
       n = transport_.srtpOut()->protectRtcp(out, len);
     } else {
       out[1] = static_cast<uint8_t>((out[1] & 0x80) | t.payloadType);
@@ -313,9 +307,9 @@ void WhepSession::send(const MuxedBatch& b) {
       spdlog::warn("webrtc {}: {}", p_.id, n.message());
       continue;
     }
-    rtpIov_.push_back(iovec{out, *n});
+    batch_.add(*n);
   }
-  flush(rtpIov_, b.kind == MediaKind::kVideo);
+  flush(video);
   if (tracks_[0].seq != firstVideoSeq) {
     sent_[sentNext_] = {b.bytes, firstVideoSeq,
                         static_cast<uint16_t>(tracks_[0].seq - firstVideoSeq)};
@@ -323,8 +317,15 @@ void WhepSession::send(const MuxedBatch& b) {
   }
 }
 
-void WhepSession::flush(std::vector<iovec>& iov, bool video) {
-  if (iov.empty()) return;
+void WhepSession::startBatch() {
+  size_t bytes = 0;
+  uint8_t* area = router_.scratch(bytes);
+  batch_.reset(area, bytes);
+}
+
+void WhepSession::flush(bool video) {
+  if (batch_.empty()) return;
+  std::span<const iovec> iov = batch_.datagrams();
   size_t sent = sendOut(*transport_.peer(), iov);
   for (size_t i = 0; i < sent; ++i) bytesOut_ += iov[i].iov_len;
   packetsOut_ += sent;
@@ -333,13 +334,14 @@ void WhepSession::flush(std::vector<iovec>& iov, bool video) {
     worker_.stats().viewerDrops.add();
     if (video) waitKey_ = true;
   }
-  iov.clear();
+  batch_.clear();
 }
 
 void WhepSession::tick(uint64_t now) {
   if (closed_) return;
   if (Status s = transport_.tick(now, p_.consentTimeoutMs); !s) return close(s.message());
   if (attached_) congestion_.setStreamBitrate(uint64_t(stream_->stats().bitrateKbps * 1000));
+  if (p_.feedbackCounters) congestion_.publish(*p_.feedbackCounters);
   if (events_) events_->tick(now);
 }
 
@@ -351,10 +353,11 @@ void WhepSession::close(const std::string& why) {
       "PLI/FIR ({} restarts), {} frames skipped for the link's estimate",
       p_.id, why, packetsOut_, bytesOut_ + transport_.bytesOut(), drops_, nacks_, retransmits_,
       plis_, congestion_.restarts(), congestion_.skipped());
+  if (p_.feedbackCounters) congestion_.publish(*p_.feedbackCounters);
   if (attached_) stream_->detach(this, format_, worker_);
   attached_ = false;
   events_.reset();
-  for (auto& t : std::exchange(tcp_, {})) t.first->sessionGone();
+  tcp_.closeAll();
   timer_.reset();
   queue_.clear();
   for (SentFrame& f : sent_) f = {};
@@ -367,7 +370,8 @@ SessionInfo WhepSession::info() const {
   SessionInfo i = sessionInfo(sessionId_, "viewer", p_, transport_, bytesIn_, bytesOut_, drops_,
                               (worker_.nowMs() - startMs_) / 1000.0);
   const UdpAddress* peer = transport_.peer();
-  if (peer && tcpFor(*peer)) i.peer = "tcp:" + i.peer;  // ICE-TCP
+  if (peer && tcp_.find(*peer)) i.peer = "tcp:" + i.peer;  // ICE-TCP
+  congestion_.describe(i.extra);                        // receiver reports and feedback
   return i;
 }
 

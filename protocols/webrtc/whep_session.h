@@ -3,10 +3,9 @@
 // without a valid request for consent_timeout_ms the session ends. DTLS-SRTP as the passive
 // side, then it plays the stream's "rtsp" output: the RTP packets are built once per stream,
 // and per viewer only the payload type, SSRC and sequence number are rewritten before SRTP
-// protection, sent in batches with sendmmsg. Sessions live on the media worker that owns the
-// UDP socket (see WhepRouter).
-// An offer with a data channel gets SCTP over the same DTLS and the stream's events on it
-// (stream_events.h).
+// protection, sent in batches with sendmmsg (and UDP GSO, packet_batch.h). Sessions live on the
+// media worker that owns the UDP socket (see WhepRouter). An offer with a data channel gets SCTP
+// over the same DTLS and the stream's events on it (stream_events.h).
 #pragma once
 
 #include <array>
@@ -17,6 +16,7 @@
 #include <vector>
 
 #include "webrtc/congestion_control.h"
+#include "webrtc/packet_batch.h"
 #include "webrtc/peer_transport.h"
 #include "webrtc/rtcp_feedback.h"
 #include "webrtc/sdp_answer.h"
@@ -40,13 +40,31 @@ class TcpPath {
   virtual void sessionGone() = 0;
 };
 
+// The ICE-TCP connections of one session (a browser opens one per candidate pair it checks)
+// with their peers; past kMax the oldest is closed (defined in ice_tcp.cc).
+class TcpPaths {
+ public:
+  static constexpr size_t kMax = 8;
+  void add(TcpPath* path, const UdpAddress& peer);
+  void remove(TcpPath* path);
+  // The connection whose peer `to` is, or nullptr (UDP).
+  TcpPath* find(const UdpAddress& to) const;
+  // The session ends: every connection is told and closes.
+  void closeAll();
+
+ private:
+  std::vector<std::pair<TcpPath*, UdpAddress>> paths_;
+};
+
 class WhepRouter {
  public:
   virtual ~WhepRouter() = default;
   virtual UdpSocket& socket() = 0;
-  // A scratch area of `slots` packet buffers of kSlotSize bytes, reused by every send.
+  // The largest packet a session sends, SRTP trailer included.
   static constexpr size_t kSlotSize = 1600;
-  virtual uint8_t* scratch(size_t& slots) = 0;
+  // A send scratch area of `bytes` bytes (at least kSlotSize), reused by every send; packets are
+  // laid out in it back to back (packet_batch.h).
+  virtual uint8_t* scratch(size_t& bytes) = 0;
   virtual void peerChanged(WhepSession& s, const UdpAddress* before) = 0;
   // Unregisters the session and deletes it outside of the current callback.
   virtual void release(WhepSession& s) = 0;
@@ -58,6 +76,8 @@ struct WhepSessionParams : SessionBasics {
   uint32_t audioSsrc = 0;
   // usrsctp, when the offer has a data channel (negotiated.dataChannel): stream events on it.
   std::shared_ptr<SctpStack> sctp;
+  // The server's feedback totals for /metrics (null: not counted).
+  std::shared_ptr<FeedbackCounters> feedbackCounters;
 };
 
 class WhepSession : public Viewer, public Session {
@@ -77,8 +97,8 @@ class WhepSession : public Viewer, public Session {
   void onRtcp(ByteSpan packet);  // SRTCP from the browser (receiver reports, NACK, PLI)
   void close(const std::string& why);
   // ICE-TCP: datagrams for `address` (the connection's peer) go through `path` from now on.
-  void useTcp(TcpPath* path, const UdpAddress& address);
-  void tcpGone(TcpPath* path);
+  void useTcp(TcpPath* path, const UdpAddress& address) { tcp_.add(path, address); }
+  void tcpGone(TcpPath* path) { tcp_.remove(path); }
 
   // Viewer
   void onJoin(const BufferRef& header, const std::vector<MuxedBatch>& gop) override;
@@ -99,7 +119,10 @@ class WhepSession : public Viewer, public Session {
   void deliver(const MuxedBatch& b);
   void drain();
   void send(const MuxedBatch& b);
-  void flush(std::vector<iovec>& iov, bool video);
+  // Sends batch_ (a damaged video frame makes the viewer wait for a keyframe) and empties it.
+  void flush(bool video);
+  // Starts batch_ in the port's send scratch.
+  void startBatch();
   void retransmit(const Feedback& fb);
   // Copies channel `channel`'s k-th RTP packet of `b` into `out`, rewritten for this viewer
   // with sequence number `seq`, and protects it; 0 if there is no such packet.
@@ -132,8 +155,8 @@ class WhepSession : public Viewer, public Session {
   };
   std::array<SentFrame, 64> sent_;
   size_t sentNext_ = 0;
-  Feedback feedback_;  // scratch
-  std::vector<iovec> rtpIov_;
+  Feedback feedback_;            // scratch
+  PacketBatch batch_;            // the packets of the send in progress
   std::vector<uint8_t> rtcpIn_;  // scratch for unprotecting received SRTCP
   uint64_t bytesIn_ = 0, bytesOut_ = 0, drops_ = 0, packetsOut_ = 0;
   uint64_t nacks_ = 0, retransmits_ = 0, plis_ = 0;
@@ -144,8 +167,7 @@ class WhepSession : public Viewer, public Session {
   // Sends to `to` over the ICE-TCP connection if it is that connection's peer, else over UDP.
   size_t sendOut(const UdpAddress& to, std::span<const iovec> datagrams);
   // ICE-TCP connections (a browser opens one per candidate pair it checks) and their peers.
-  std::vector<std::pair<TcpPath*, UdpAddress>> tcp_;
-  const std::pair<TcpPath*, UdpAddress>* tcpFor(const UdpAddress& to) const;
+  TcpPaths tcp_;  // ICE-TCP connections, when the browser checked over TCP
   std::unique_ptr<StreamEvents> events_;  // the data channel, if negotiated
 };
 

@@ -108,8 +108,8 @@ Result<WhipNegotiated> answerWhipOffer(std::string_view offerText, const AnswerP
       if (forPayload(m, "rtpmap", toPayloadType(fmt), &rest))
         body += "a=rtpmap:" + fmt + " " + rest + "\r\n";
     }
-    // No ICE-TCP: publishers reach the media port over UDP.
-    body += candidateLines(p, false);
+    // ICE-TCP too (when p.tcpPort): a publisher whose network blocks UDP publishes over it.
+    body += candidateLines(p, true);
   }
   if (!sends)
     return offerError(error, 400, "WHIP offers send media: every m= section is recvonly/inactive");

@@ -41,6 +41,8 @@ void WhipAudioBridge::onMediaInfo(const MediaInfoPtr& info) {
     }
   }
   if (info->audio && info->audio->codec == Codec::kOpus) {
+    // The browser's Opus stays with the stream for WebRTC viewers (webrtc_muxer.h).
+    out->alternateAudio = info->audio;
     if (transcoder_) {
       auto asc = transcoder_->encoderConfig();
       out->audio = AudioTrack{Codec::kAAC, BufferRef::copyOf(asc.data(), asc.size()), kAacRate, 2};
@@ -53,6 +55,9 @@ void WhipAudioBridge::onMediaInfo(const MediaInfoPtr& info) {
 
 void WhipAudioBridge::onFrame(const Frame& f) {
   if (f.kind != MediaKind::kAudio || f.codec != Codec::kOpus) return out_.pushFrame(f);
+  Frame original = f;  // shares the payload
+  original.flags.alternate = true;
+  out_.pushFrame(original);
   if (!transcoder_) return;
   // Errors are counted by the transcoder and the frame skipped: the next one may decode.
   (void)transcoder_->push(f.data.span(), f.pts, [this](const TranscodedPacket& p) { publish(p); });

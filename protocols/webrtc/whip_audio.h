@@ -2,7 +2,9 @@
 // ingest publishes into a private staging Stream (never registered, no viewers) whose only sink
 // is this bridge: video goes on to the published stream untouched; Opus (which RTMP, HTTP-FLV
 // and HLS-TS cannot carry) is transcoded once, at ingest, to AAC-LC 48 kHz with libavcodec
-// (audio_transcoder.h) and published as the stream's audio track. G.711 passes through.
+// (audio_transcoder.h) and published as the stream's audio track; the Opus frames go on too, as
+// the stream's alternate audio (MediaInfo::alternateAudio), which only WebRTC viewers get, so
+// that they hear the browser's own Opus and no transcoder runs for them. G.711 passes through.
 #pragma once
 
 #include <memory>

@@ -27,18 +27,51 @@ bool isPublishPage(std::string_view p) {
 WhipEndpoint::WhipEndpoint() = default;
 WhipEndpoint::~WhipEndpoint() = default;
 
-void WhipEndpoint::start(MediaPort& port, std::shared_ptr<const DtlsIdentity> identity,
-                         WhipSettings s) {
+void WhipEndpoint::configure(size_t workers, std::shared_ptr<const DtlsIdentity> identity,
+                             WhipSettings s) {
   identity_ = std::move(identity);
   settings_ = std::move(s);
-  whip_ = std::make_unique<WhipPort>(port);
-  port_ = &port;
+  whips_.clear();
+  whips_.resize(workers);
 }
 
-void WhipEndpoint::stop() {
-  if (whip_) whip_->closeAll();
-  whip_.reset();
-  port_ = nullptr;
+void WhipEndpoint::startWorker(MediaPort& port) {
+  auto i = static_cast<size_t>(port.worker().index());
+  if (i < whips_.size()) whips_[i] = std::make_unique<WhipPort>(port);
+}
+
+void WhipEndpoint::stopWorker(Worker& w) {
+  auto i = static_cast<size_t>(w.index());
+  if (i < whips_.size() && whips_[i]) whips_[i]->closeAll();
+}
+
+WhipSession* WhipEndpoint::findUfrag(int worker, std::string_view ufrag) {
+  auto i = static_cast<size_t>(worker);
+  return i < whips_.size() && whips_[i] ? whips_[i]->findUfrag(ufrag) : nullptr;
+}
+
+// As WHEP's sessions: each worker in turn.
+WhipPort* WhipEndpoint::nextPort() {
+  const size_t n = whips_.size();
+  for (size_t i = 0; i < n; ++i) {
+    if (WhipPort* p = whips_[next_.fetch_add(1, std::memory_order_relaxed) % n].get()) return p;
+  }
+  return whips_[0].get();
+}
+
+WhipPort* WhipEndpoint::portOfId(const std::string& id) {
+  const int w = workerOfId(id);
+  return w >= 0 && size_t(w) < whips_.size() ? whips_[size_t(w)].get() : nullptr;
+}
+
+int workerOfId(std::string_view id) {
+  auto hex = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  if (id.size() < 2 || hex(id[0]) < 0 || hex(id[1]) < 0) return -1;
+  return hex(id[0]) * 16 + hex(id[1]);
 }
 
 // POST /{app}/{stream}/whip
@@ -50,12 +83,14 @@ void WhipEndpoint::offer(http::HttpExchange& ex) {
 
 void WhipEndpoint::answer(http::HttpExchange& ex, const std::string& name) {
   if (!ready()) return ex.respond(404, "text/plain", "WebRTC is disabled\n");
-  const int worker = port_->worker().index();
+  WhipPort* whip = nextPort();
+  const int worker = whip->worker().index();
   WhipSessionParams sp;
   static_cast<SessionBasics&>(sp) = newSession(worker, name, ex.peer(), settings_.consentTimeoutMs);
   sp.ssrc = randomSsrc();
   sp.keyframeIntervalMs = settings_.keyframeIntervalMs;
-  AnswerParams ap = answerParamsFor(sp, *identity_, settings_.candidates, port_->port());
+  AnswerParams ap = answerParamsFor(sp, *identity_, settings_.candidates, whip->port());
+  ap.tcpPort = settings_.tcpPort;
   ap.videoSsrc = sp.ssrc;
   ap.audioSsrc = sp.ssrc;
   OfferError err;
@@ -63,19 +98,19 @@ void WhipEndpoint::answer(http::HttpExchange& ex, const std::string& name) {
   if (!n) return ex.respond(err.status, "text/plain", err.reason + "\n");
   // The name is taken now, so a second publisher learns at once that it is live.
   auto stream =
-      ex.context().streams->publish(name, port_->worker(), PublisherInfo{"webrtc", ex.peer()});
+      ex.context().streams->publish(name, whip->worker(), PublisherInfo{"webrtc", ex.peer()});
   if (!stream) {
     spdlog::info("webrtc: WHIP {} from {} refused: {}", name, ex.peer(), stream.message());
     return ex.respond(409, "text/plain", stream.message() + "\n");
   }
   sp.negotiated = std::move(*n);
   std::string sdp = sp.negotiated.sdp;
-  std::string location = "/" + http::percentEncode(name, true) + "/whip/" + sp.id;
+  std::string location = "/";  // appended: GCC 12 misreads "/" + std::string (-Wrestrict)
+  location += http::percentEncode(name, true) + "/whip/" + sp.id;
   std::string id = sp.id;
-  WhipPort* whip = whip_.get();
   ServerContext* ctx = &ex.context();
   auto identity = identity_;
-  port_->worker().run([whip, ctx, identity, sp = std::move(sp), s = *stream]() mutable {
+  whip->worker().run([whip, ctx, identity, sp = std::move(sp), s = *stream]() mutable {
     whip->add(std::make_unique<WhipSession>(*ctx, whip->worker(), *whip, std::move(sp), identity,
                                             std::move(s)));
   });
@@ -85,11 +120,10 @@ void WhipEndpoint::answer(http::HttpExchange& ex, const std::string& name) {
 // DELETE /{app}/{stream}/whip/{id}
 void WhipEndpoint::remove(http::HttpExchange& ex) {
   auto path = parseResourcePath(ex.request().path, "whip");
-  if (!ready() || !path || path->id.empty())
-    return ex.respond(404, "text/plain", "no such WHIP session\n");
+  WhipPort* whip = ready() && path ? portOfId(path->id) : nullptr;
+  if (!whip) return ex.respond(404, "text/plain", "no such WHIP session\n");
   auto reply = ex.defer();
-  WhipPort* whip = whip_.get();
-  port_->worker().run([whip, reply, id = path->id] {
+  whip->worker().run([whip, reply, id = path->id] {
     if (whip->close(id, "DELETE by the client"))
       reply(200, "text/plain", "session " + id + " ended\n");
     else
@@ -100,10 +134,9 @@ void WhipEndpoint::remove(http::HttpExchange& ex) {
 // PATCH /{app}/{stream}/whip/{id}
 void WhipEndpoint::patch(http::HttpExchange& ex) {
   auto path = parseResourcePath(ex.request().path, "whip");
-  if (!ready() || !path || path->id.empty())
-    return ex.respond(404, "text/plain", "no such WHIP session\n");
-  WhipPort* whip = whip_.get();
-  patchSession(ex, port_->worker(), path->id, "WHIP",
+  WhipPort* whip = ready() && path ? portOfId(path->id) : nullptr;
+  if (!whip) return ex.respond(404, "text/plain", "no such WHIP session\n");
+  patchSession(ex, whip->worker(), path->id, "WHIP",
                [whip](const std::string& id) { return whip->find(id); });
 }
 

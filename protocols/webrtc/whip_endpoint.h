@@ -2,10 +2,13 @@
 // publish with the plugin chain (action publish, protocol "webrtc"), takes the stream name (409
 // when it is live) and answers 201 with the SDP answer, Location and ETag; DELETE on the
 // Location ends the publish; PATCH on it is trickle ICE (trickle.h); GET /{app}/{stream}/publish
-// is a page that publishes the camera and microphone. Sessions live on the first worker's media
-// port, as that port's guest.
+// is a page that publishes the camera and microphone. Each worker's media port has a WhipPort
+// guest; a new publisher goes to the next worker in turn, whose index its ICE ufrag and resource
+// id carry (worker_router.h), so that STUN, ICE-TCP connections, DELETE and PATCH find it there
+// and its stream is published from that worker.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -18,11 +21,13 @@ namespace xl::webrtc {
 
 class MediaPort;
 class WhipPort;
+class WhipSession;
 
 struct WhipSettings {
   std::vector<std::string> candidates;  // host candidate addresses, as for WHEP
   uint64_t consentTimeoutMs = 30000;
   uint64_t keyframeIntervalMs = 2000;
+  int tcpPort = 0;  // ICE-TCP passive candidates on this port (ice_tcp.h); 0: UDP only
 };
 
 class WhipEndpoint {
@@ -30,10 +35,15 @@ class WhipEndpoint {
   WhipEndpoint();
   ~WhipEndpoint();
 
-  // On `port`'s worker, once it is bound.
-  void start(MediaPort& port, std::shared_ptr<const DtlsIdentity> identity, WhipSettings s);
-  // On the same worker: ends every publish and leaves the port.
-  void stop();
+  // Main thread, before any worker runs: `workers` is the worker count.
+  void configure(size_t workers, std::shared_ptr<const DtlsIdentity> identity, WhipSettings s);
+  // Main thread, before `port`'s worker runs, once the port is bound: publishers on it too.
+  void startWorker(MediaPort& port);
+  // On worker `w` at shutdown: ends the publishes there (the port's guest stays until the
+  // endpoint goes, for requests still on their way).
+  void stopWorker(Worker& w);
+  // On worker `worker`: its publisher that issued this ICE ufrag, or nullptr (ICE-TCP checks).
+  WhipSession* findUfrag(int worker, std::string_view ufrag);
 
   void offer(http::HttpExchange& ex);
   void remove(http::HttpExchange& ex);
@@ -43,16 +53,22 @@ class WhipEndpoint {
 
  private:
   void answer(http::HttpExchange& ex, const std::string& name);
-  bool ready() const { return port_ != nullptr; }
+  bool ready() const { return !whips_.empty() && whips_[0]; }
+  WhipPort* nextPort();
+  WhipPort* portOfId(const std::string& id);
 
-  MediaPort* port_ = nullptr;
-  std::unique_ptr<WhipPort> whip_;
+  // One per worker, by worker index; filled on the main thread before the workers run.
+  std::vector<std::unique_ptr<WhipPort>> whips_;
+  std::atomic<size_t> next_{0};
   std::shared_ptr<const DtlsIdentity> identity_;
   WhipSettings settings_;
 };
 
 // PATCH /{app}/{stream}/whep/{id}: trickle ICE on a WHEP session of `port` (null: 404).
 void patchWhep(http::HttpExchange& ex, MediaPort* port, const std::string& id);
+
+// The worker a session resource id names (its first two hex digits), or -1.
+int workerOfId(std::string_view id);
 
 // "/{app}/{stream}/whip" and "/{app}/{stream}/whip/{id}", "/{app}/{stream}/publish".
 bool isWhipPath(std::string_view p);

@@ -29,6 +29,11 @@ WhipSession* WhipPort::find(const std::string& id) {
   return it == byId_.end() ? nullptr : it->second.get();
 }
 
+WhipSession* WhipPort::findUfrag(std::string_view ufrag) {
+  auto it = byUfrag_.find(std::string(ufrag));
+  return it == byUfrag_.end() ? nullptr : it->second;
+}
+
 bool WhipPort::close(const std::string& id, const std::string& why) {
   WhipSession* s = find(id);
   if (!s) return false;
@@ -51,11 +56,18 @@ void WhipPort::learn(WhipSession& s, const UdpAddress& from) {
   }
   auto& mine = addressesOf_[&s];
   if (mine.size() >= kMaxAddressesPerSession) {
-    byAddress_.erase(mine.front());
+    forget(mine.front());
     mine.erase(mine.begin());
   }
   mine.push_back(key);
   byAddress_[key] = &s;
+  // The other workers hand what they receive from there to this one (media_port.h).
+  port_.claim(key, true);
+}
+
+void WhipPort::forget(const std::string& key) {
+  byAddress_.erase(key);
+  port_.claim(key, false);
 }
 
 void WhipPort::release(WhipSession& s) {
@@ -63,7 +75,7 @@ void WhipPort::release(WhipSession& s) {
   if (auto it = addressesOf_.find(&s); it != addressesOf_.end()) {
     for (const std::string& k : it->second) {
       auto a = byAddress_.find(k);
-      if (a != byAddress_.end() && a->second == &s) byAddress_.erase(a);
+      if (a != byAddress_.end() && a->second == &s) forget(k);
     }
     addressesOf_.erase(it);
   }

@@ -1,11 +1,14 @@
 // WhipPort: the WHIP publishers on one worker's media port. It is the port's guest (see
 // media_port.h): STUN requests whose ufrag no WHEP session has and datagrams from addresses no
 // WHEP session checked come here, and are routed by ufrag and checked address as MediaPort does
-// for viewers. Owns the sessions; they send from the port's socket.
+// for viewers. Every worker's port has one: a check whose ufrag names another worker, and what
+// follows it from that address, reach the right one through the ports' hand-over (media_port.h).
+// Owns the sessions; they send from the port's socket, or their ICE-TCP connection.
 #pragma once
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -21,10 +24,13 @@ class WhipPort : public PortGuest {
 
   Worker& worker() { return port_.worker(); }
   UdpSocket& socket() { return port_.socket(); }
+  int port() const { return port_.port(); }
 
   // On the port's worker.
   void add(std::unique_ptr<WhipSession> s);
   WhipSession* find(const std::string& id);
+  // The session that issued this ICE ufrag, or nullptr (ICE-TCP checks).
+  WhipSession* findUfrag(std::string_view ufrag);
   bool close(const std::string& id, const std::string& why);
   void closeAll();
   // A session's peer address passed a check (or it moved): datagrams from there are its.
@@ -37,6 +43,8 @@ class WhipPort : public PortGuest {
   bool onDatagram(ByteSpan data, const UdpAddress& from) override;
 
  private:
+  void forget(const std::string& key);
+
   MediaPort& port_;
   std::unordered_map<std::string, std::unique_ptr<WhipSession>> byId_;
   std::unordered_map<std::string, WhipSession*> byUfrag_;

@@ -41,9 +41,7 @@ WhipSession::WhipSession(ServerContext& ctx, Worker& worker, WhipPort& port,
       startMs_(worker.nowMs()),
       transport_(
           p_.id, p_.localPwd, p_.negotiated.remoteFingerprint, std::move(identity), worker.nowMs(),
-          [this](const UdpAddress& to, std::span<const iovec> d) {
-            return port_.socket().sendEach(to, d);
-          },
+          [this](const UdpAddress& to, std::span<const iovec> d) { return sendOut(to, d); },
           [this](const UdpAddress*) { port_.learn(*this, *transport_.peer()); }),
       lastKeyMs_(std::make_shared<uint64_t>(0)),
       in_(kMaxPacket + kSrtpMaxTrailer),
@@ -152,8 +150,13 @@ void WhipSession::sendRtcp(const uint8_t* p, size_t len) {
   auto n = transport_.srtpOut()->protectRtcp(out_.data(), len);
   if (!n) return;
   iovec v{out_.data(), *n};
-  port_.socket().sendEach(*peer, std::span<const iovec>(&v, 1));
+  sendOut(*peer, std::span<const iovec>(&v, 1));
   bytesOut_ += *n;
+}
+
+size_t WhipSession::sendOut(const UdpAddress& to, std::span<const iovec> datagrams) {
+  if (TcpPath* t = tcp_.find(to)) return t->send(datagrams);
+  return port_.socket().sendEach(to, datagrams);
 }
 
 void WhipSession::requestKeyframe(const char* why) {
@@ -201,6 +204,7 @@ void WhipSession::close(const std::string& why) {
   if (closed_) return;
   closed_ = true;
   timer_.reset();
+  tcp_.closeAll();
   ingest_.reset();  // publishes what it holds into the still-live stream
   if (bridge_) bridge_->flush();
   bridge_ = nullptr;
@@ -222,8 +226,11 @@ void WhipSession::close(const std::string& why) {
 }
 
 SessionInfo WhipSession::info() const {
-  return sessionInfo(sessionId_, "publisher", p_, transport_, bytesIn_, bytesOut_, badPackets_,
-                     (worker_.nowMs() - startMs_) / 1000.0);
+  SessionInfo i = sessionInfo(sessionId_, "publisher", p_, transport_, bytesIn_, bytesOut_,
+                              badPackets_, (worker_.nowMs() - startMs_) / 1000.0);
+  const UdpAddress* peer = transport_.peer();
+  if (peer && tcp_.find(*peer)) i.peer = "tcp:" + i.peer;  // ICE-TCP
+  return i;
 }
 
 }  // namespace xl::webrtc

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "rtsp/rtp_ingest.h"
+#include "webrtc/ice_tcp.h"
 #include "webrtc/peer_transport.h"
 #include "webrtc/whip_answer.h"
 #include "webrtc/whip_audio.h"
@@ -49,6 +50,9 @@ class WhipSession : public Session {
   // DTLS, SRTP or SRTCP from an address that passed a connectivity check of this session.
   void onDatagram(ByteSpan d, const UdpAddress& from);
   void close(const std::string& why);
+  // ICE-TCP: datagrams for `address` (the connection's peer) go through `path` from now on.
+  void useTcp(TcpPath* path, const UdpAddress& address) { tcp_.add(path, address); }
+  void tcpGone(TcpPath* path) { tcp_.remove(path); }
 
   // Session
   SessionInfo info() const override;
@@ -61,6 +65,8 @@ class WhipSession : public Session {
   void onTimer();
   void requestKeyframe(const char* why);
   void sendRtcp(const uint8_t* p, size_t len);
+  // Over the ICE-TCP connection whose peer `to` is, else over UDP.
+  size_t sendOut(const UdpAddress& to, std::span<const iovec> datagrams);
 
   ServerContext& ctx_;
   Worker& worker_;
@@ -85,6 +91,7 @@ class WhipSession : public Session {
   UvHandle<uv_timer_t> timer_;
   std::vector<uint8_t> in_;   // scratch for unprotecting
   std::vector<uint8_t> out_;  // scratch for protecting
+  TcpPaths tcp_;              // ICE-TCP connections, when the publisher checked over TCP
   bool closed_ = false;
   uint64_t bytesIn_ = 0, bytesOut_ = 0, packetsIn_ = 0, badPackets_ = 0, plis_ = 0;
 };

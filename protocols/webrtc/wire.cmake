@@ -10,6 +10,8 @@ add_library(xueliang_webrtc_wire STATIC
   ${CMAKE_CURRENT_LIST_DIR}/sdp_answer.cc
   ${CMAKE_CURRENT_LIST_DIR}/dtls.cc
   ${CMAKE_CURRENT_LIST_DIR}/srtp.cc
+  ${CMAKE_CURRENT_LIST_DIR}/srtp_libsrtp.cc
+  ${CMAKE_CURRENT_LIST_DIR}/srtp_rtp_sender.cc
   ${CMAKE_CURRENT_LIST_DIR}/rtcp_feedback.cc
   ${CMAKE_CURRENT_LIST_DIR}/congestion_control.cc)
 target_include_directories(xueliang_webrtc_wire PUBLIC ${CMAKE_CURRENT_LIST_DIR}/..)

@@ -10,7 +10,6 @@
 // Env: XUELIANG_BIN (default build/xueliang), CHROMIUM (default /usr/bin/chromium).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,55 +20,14 @@ import {
   fileSource, startWebrtcServer, untilServerReady, webrtcSessions as listWebrtc, stopAll,
 } from './xl_common.mjs';
 import { newRtcPage, playerStats, untilPlayer, statsOver } from './webrtc_page.mjs';
+import { FAKE_MEDIA_ARGS, outboundStats, probe, streamInfo as streamInfoOf } from './whip_page.mjs';
 
 const WHIP_OFFER = path.join(SOURCE_DIR, 'tests', 'data', 'webrtc', 'offer_chrome_whip.sdp');
 const TRICKLE = 'application/trickle-ice-sdpfrag';
 const S = {};
 const serverLog = () => serverLogTail(S);
 
-// ffprobe a live URL for a few seconds, decoding every frame: { video, audio } streams.
-function probe(url, extra = []) {
-  return new Promise((resolve, reject) => {
-    const argv = ['-v', 'error', '-rw_timeout', '10000000', ...extra, '-count_frames',
-      '-read_intervals', '%+3', '-show_entries',
-      'stream=codec_type,codec_name,profile,width,height,sample_rate,channels,nb_read_frames',
-      '-of', 'json', url];
-    const p = spawn('ffprobe', argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { err += d; });
-    const timer = setTimeout(() => p.kill('SIGKILL'), 20000);
-    p.on('exit', (code) => {
-      clearTimeout(timer);
-      if (code !== 0) return reject(new Error(`ffprobe ${url} failed (${code}): ${err.slice(-600)}`));
-      const r = {};
-      for (const s of JSON.parse(out).streams || []) r[s.codec_type] ??= s;
-      resolve(r);
-    });
-  });
-}
-
-// The publishing page's outbound video figures, from its own RTCPeerConnection.
-async function sendStats(page) {
-  return page.evaluate(async () => {
-    const pc = window.xl && window.xl.pc;
-    if (!pc) return null;
-    const out = { state: pc.connectionState, framesEncoded: 0, audioPackets: 0 };
-    (await pc.getStats()).forEach((r) => {
-      if (r.type === 'outbound-rtp' && r.kind === 'video') {
-        out.framesEncoded = r.framesEncoded || 0;
-        out.width = r.frameWidth;
-        out.height = r.frameHeight;
-        out.keyFramesEncoded = r.keyFramesEncoded || 0;
-        out.pliCount = r.pliCount || 0;
-      }
-      if (r.type === 'outbound-rtp' && r.kind === 'audio') out.audioPackets = r.packetsSent || 0;
-      if (r.type === 'codec' && /video/.test(r.mimeType)) out.videoCodec = r.mimeType;
-    });
-    return out;
-  });
-}
-
+const sendStats = outboundStats;
 
 // The publisher's current encoded size ("WxH"), in a list to which a later look can be added:
 // Chromium raises the resolution as its bandwidth estimate grows.
@@ -78,12 +36,7 @@ async function senderSizes() {
   return [`${st.width}x${st.height}`];
 }
 
-async function streamInfo(name) {
-  const r = await fetch(`${S.base}/api/v1/streams`);
-  if (!r.ok) return null;
-  const j = await r.json();
-  return (Array.isArray(j) ? j : j.streams || []).find((s) => s.name === name) || null;
-}
+const streamInfo = (name) => streamInfoOf(S.base, name);
 
 const webrtcSessions = () => listWebrtc(S);
 
@@ -104,7 +57,7 @@ before(async () => {
   await untilServerReady(S, 'live/demo published', 15000, async () => Boolean(await streamInfo('live/demo')));
   S.browser = await chromium.launch({
     executablePath: CHROMIUM, headless: true,
-    args: [...CHROMIUM_ARGS, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
+    args: [...CHROMIUM_ARGS, ...FAKE_MEDIA_ARGS],
   });
   S.context = await S.browser.newContext({ viewport: { width: 640, height: 400 } });
   await S.context.grantPermissions(['camera', 'microphone'], { origin: S.base });

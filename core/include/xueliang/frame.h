@@ -22,6 +22,9 @@ struct FrameFlags {
   bool key = false;            // video: IDR/IRAP access unit
   bool config = false;         // carries codec configuration only (sequence header)
   bool discontinuity = false;  // timestamps jump; consumers restart timing
+  // Audio in MediaInfo::alternateAudio's codec, next to the stream's main audio: only output
+  // formats that ask for it (OutputFormat::alternateAudio) see it; frame sinks never do.
+  bool alternate = false;
 };
 
 struct Frame {

@@ -51,6 +51,9 @@ struct OutputFormat {
   // costly state (a transcoder). Others keep theirs, so a returning RTSP viewer keeps its SSRC
   // and sequence numbers.
   bool releaseWhenIdle = false;
+  // The format's muxer also gets the frames of MediaInfo::alternateAudio (flagged `alternate`),
+  // to send instead of the main audio; other formats never see them.
+  bool alternateAudio = false;
 };
 
 }  // namespace xl

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 namespace xl {
 
@@ -18,6 +20,9 @@ struct SessionInfo {
   uint64_t bytesOut = 0;
   uint64_t drops = 0;
   double ageSec = 0;
+  // Protocol-specific figures (e.g. a WebRTC viewer's loss, jitter, round trip), added to the
+  // session's JSON as they are.
+  std::vector<std::pair<std::string, double>> extra;
 };
 
 class Session {

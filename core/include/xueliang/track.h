@@ -35,6 +35,9 @@ struct AudioTrack {
 struct MediaInfo {
   std::optional<VideoTrack> video;
   std::optional<AudioTrack> audio;
+  // The publisher's own audio when `audio` was transcoded from it (a WebRTC publisher's Opus
+  // next to its AAC): its frames are flagged `alternate`, for the formats that prefer it.
+  std::optional<AudioTrack> alternateAudio;
 };
 using MediaInfoPtr = std::shared_ptr<const MediaInfo>;
 

@@ -49,10 +49,12 @@ json streamToJson(const ServerContext& ctx, Stream& s) {
 }
 
 json sessionToJson(const SessionInfo& s) {
-  return {
+  json j = {
       {"id", s.id},       {"protocol", s.protocol}, {"role", s.role},          {"stream", s.stream},
       {"peer", s.peer},   {"bytes_in", s.bytesIn},  {"bytes_out", s.bytesOut}, {"drops", s.drops},
       {"age_s", s.ageSec}};
+  for (const auto& [key, value] : s.extra) j[key] = value;
+  return j;
 }
 
 }  // namespace

@@ -19,6 +19,11 @@ struct BatchTask : Task {
   MuxedBatch batch;
 };
 
+// Alternate audio (MediaInfo::alternateAudio) reaches only the formats that ask for it.
+bool takes(const OutputFormat& format, const Frame& f) {
+  return !f.flags.alternate || format.alternateAudio;
+}
+
 }  // namespace
 
 Stream::Stream(std::string name, Worker& owner, std::vector<Worker*> workers,
@@ -69,7 +74,7 @@ void Stream::pushFrame(const Frame& f) {
     if (f.kind == MediaKind::kVideo && f.flags.key) {
       resetCaches();
       gopValid_ = true;
-    } else if (!hasVideo) {
+    } else if (!hasVideo && !f.flags.alternate) {
       resetCaches();  // audio only: every frame is a starting point
       gopValid_ = true;
     }
@@ -86,11 +91,12 @@ void Stream::pushFrame(const Frame& f) {
     }
   }
 
-  for (auto& sink : frameSinks_) sink->onFrame(f);
+  if (!f.flags.alternate)
+    for (auto& sink : frameSinks_) sink->onFrame(f);
 
   for (size_t i = 0; i < outputs_.size(); ++i) {
     Output& out = outputs_[i];
-    if (out.totalWanted > 0) muxInto(static_cast<int>(i), out, f, true);
+    if (out.totalWanted > 0 && takes(formats_[i], f)) muxInto(static_cast<int>(i), out, f, true);
   }
 
   // Statistics: bitrate over one-second windows of arrival time, frame rate from media time.
@@ -201,6 +207,7 @@ void Stream::prime(Output& out) {
   out.gop.clear();
   out.header = out.muxer->header(*media_);
   for (const Frame& f : gopFrames_) {
+    if (!takes(formats_[&out - outputs_.data()], f)) continue;
     BufferRef bytes = out.muxer->mux(f, *media_);
     if (bytes)
       out.gop.push_back(MuxedBatch{std::move(bytes), f.dts, f.kind,
@@ -237,7 +244,8 @@ void Stream::addFrameSink(std::unique_ptr<FrameSink> sink) {
 void Stream::addFrameSinkWithGop(std::unique_ptr<FrameSink> sink) {
   sink->onMediaInfo(media_);
   if (gopValid_) {
-    for (const Frame& f : gopFrames_) sink->onFrame(f);
+    for (const Frame& f : gopFrames_)
+      if (!f.flags.alternate) sink->onFrame(f);
   }
   if (ended_) sink->onStreamEnd();
   frameSinks_.push_back(std::move(sink));

@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +17,28 @@ namespace xl {
 namespace {
 constexpr size_t kMaxBatch = 64;
 constexpr int kReadsPerWakeup = 64;
+constexpr size_t kMaxGsoSegments = 64;  // UDP_MAX_SEGMENTS before Linux 6.10 raised it
+constexpr size_t kMaxGsoBytes = 65000;  // one IP packet's payload, room left for the headers
+
+// The datagrams from d[0] on that form one GSO message: back to back in memory, each of d[0]'s
+// size except a shorter last one (the kernel cuts every gso_size bytes). Returns their count and
+// sets `bytes` to their total.
+size_t gsoRun(std::span<const iovec> d, size_t& bytes) {
+  const size_t size = d[0].iov_len;
+  const auto* end = static_cast<const uint8_t*>(d[0].iov_base) + size;
+  size_t n = 1;
+  bytes = size;
+  while (n < d.size() && n < kMaxGsoSegments) {
+    const iovec& v = d[n];
+    if (v.iov_base != end || v.iov_len == 0 || v.iov_len > size || bytes + v.iov_len > kMaxGsoBytes)
+      break;
+    bytes += v.iov_len;
+    end += v.iov_len;
+    ++n;
+    if (v.iov_len < size) break;
+  }
+  return n;
+}
 }  // namespace
 
 Result<UdpAddress> udpAddress(const std::string& host, int port) {
@@ -89,29 +113,65 @@ void UdpSocket::readAll() {
 
 size_t UdpSocket::sendEach(const UdpAddress& to, std::span<const iovec> datagrams) {
   if (fd_ < 0) return 0;
+  constexpr size_t kControl = CMSG_SPACE(sizeof(uint16_t));
   size_t sent = 0;
   while (sent < datagrams.size()) {
     mmsghdr msgs[kMaxBatch];
-    size_t n = std::min(kMaxBatch, datagrams.size() - sent);
-    for (size_t i = 0; i < n; ++i) {
-      msgs[i] = {};
-      msgs[i].msg_hdr.msg_name = const_cast<sockaddr_storage*>(&to.addr);
-      msgs[i].msg_hdr.msg_namelen = to.len;
-      msgs[i].msg_hdr.msg_iov = const_cast<iovec*>(&datagrams[sent + i]);
-      msgs[i].msg_hdr.msg_iovlen = 1;
+    iovec runs[kMaxBatch];
+    size_t counts[kMaxBatch];
+    alignas(cmsghdr) uint8_t control[kMaxBatch][kControl];
+    size_t n = 0;
+    for (size_t at = sent; at < datagrams.size() && n < kMaxBatch; ++n) {
+      std::span<const iovec> rest = datagrams.subspan(at);
+      msghdr& h = msgs[n].msg_hdr;
+      msgs[n] = {};
+      h.msg_name = const_cast<sockaddr_storage*>(&to.addr);
+      h.msg_namelen = to.len;
+      h.msg_iovlen = 1;
+      size_t bytes = 0;
+      counts[n] = gso_ ? gsoRun(rest, bytes) : 1;
+      at += counts[n];
+      if (counts[n] == 1) {
+        h.msg_iov = const_cast<iovec*>(&rest[0]);
+        continue;
+      }
+      runs[n] = {rest[0].iov_base, bytes};
+      h.msg_iov = &runs[n];
+      h.msg_control = control[n];
+      h.msg_controllen = kControl;
+      cmsghdr* c = CMSG_FIRSTHDR(&h);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      const auto segment = static_cast<uint16_t>(rest[0].iov_len);
+      std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
     }
     int rc = ::sendmmsg(fd_, msgs, static_cast<unsigned>(n), MSG_DONTWAIT);
     if (rc < 0) {
       if (errno == EINTR) continue;
       if (errno == ECONNREFUSED) {  // an ICMP error from an earlier send: skip one and go on
-        ++sent;
+        sent += counts[0];
+        continue;
+      }
+      if ((errno == EIO || errno == EINVAL) && counts[0] > 1) {
+        // No GSO on this route (no checksum offload, IPsec, SO_NO_CHECK): the run is sent again
+        // as single datagrams, and so is everything after it.
+        spdlog::warn(
+            "udp port {}: the kernel refused UDP GSO ({}); one datagram per message from now",
+            port_, strerror(errno));
+        gso_ = false;
         continue;
       }
       break;  // EAGAIN: the socket buffer is full; the rest is dropped
     }
-    for (int i = 0; i < rc; ++i) worker_.stats().bytesOut.add(msgs[i].msg_len);
-    sent += static_cast<size_t>(rc);
-    if (static_cast<size_t>(rc) < n) break;
+    for (int i = 0; i < rc; ++i) {
+      worker_.stats().bytesOut.add(msgs[i].msg_len);
+      sent += counts[i];
+    }
+    messages_ += static_cast<uint64_t>(rc);
+    // A short count: the next message failed. A single datagram failed for a full buffer; a GSO
+    // run is tried again to tell that (EAGAIN) from a refusal (fall back and resend).
+    if (static_cast<size_t>(rc) < n && counts[rc] == 1) break;
   }
   return sent;
 }

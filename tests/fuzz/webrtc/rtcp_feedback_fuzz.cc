@@ -10,5 +10,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   xl::webrtc::Feedback f;
   (void)xl::webrtc::readFeedback({data, size}, f, 64);
   if (f.nacked.size() > 64 || f.nacked.size() != f.nackSsrcs.size()) std::abort();
+  if (f.reports.size() > xl::webrtc::Feedback::kMaxReports) std::abort();
   return 0;
 }

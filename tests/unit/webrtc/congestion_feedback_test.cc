@@ -188,5 +188,94 @@ TEST(ViewerCongestion, KeyframeRequestsRestartAtMostOncePerInterval) {
   EXPECT_EQ(c.keyframeRequests(), 4u);
 }
 
+// A receiver report (RFC 3550 §6.4.2) with one block: SSRC, fraction lost, cumulative lost
+// (24 bits), extended highest sequence, jitter, LSR, DLSR; followed by a PLI in the compound.
+std::vector<uint8_t> receiverReport(uint32_t ssrc, uint8_t fraction, int32_t lost, uint32_t jitter,
+                                    uint32_t lsr, uint32_t dlsr) {
+  std::vector<uint8_t> p = {0x81, 201, 0, 7};
+  put32(p, 0xAABBCCDD);
+  put32(p, ssrc);
+  p.push_back(fraction);
+  const uint32_t l = static_cast<uint32_t>(lost) & 0xFFFFFF;
+  p.push_back(static_cast<uint8_t>(l >> 16));
+  put16(p, static_cast<uint16_t>(l));
+  put32(p, 0x0001FFFF);
+  put32(p, jitter);
+  put32(p, lsr);
+  put32(p, dlsr);
+  return p;
+}
+
+TEST(ReceiverReports, BlocksAreReadFromTheCompoundAlongWithFeedback) {
+  auto p = receiverReport(0x1234, 64, -3, 900, 0x00010002, 0x8000);
+  auto pli = fb(1, 206, 0x1234, {});
+  p.insert(p.end(), pli.begin(), pli.end());
+  Feedback f;
+  ASSERT_TRUE(readFeedback(p, f));
+  ASSERT_EQ(f.reports.size(), 1u);
+  EXPECT_EQ(f.reports[0].ssrc, 0x1234u);
+  EXPECT_EQ(f.reports[0].fractionLost, 64);
+  EXPECT_EQ(f.reports[0].cumulativeLost, -3);
+  EXPECT_EQ(f.reports[0].highestSeq, 0x0001FFFFu);
+  EXPECT_EQ(f.reports[0].jitter, 900u);
+  EXPECT_EQ(f.reports[0].lastSr, 0x00010002u);
+  EXPECT_EQ(f.reports[0].delaySinceLastSr, 0x8000u);
+  ASSERT_EQ(f.keyframeSsrcs.size(), 1u) << "the PLI after the report is read too";
+}
+
+TEST(ReceiverReports, ABlockCountPastThePacketIsReported) {
+  auto p = receiverReport(1, 0, 0, 0, 0, 0);
+  p[0] = 0x82;  // claims two blocks, carries one
+  Feedback f;
+  auto s = readFeedback(p, f);
+  EXPECT_FALSE(s);
+  EXPECT_NE(s.message().find("report blocks"), std::string::npos);
+}
+
+TEST(ViewerCongestion, ReportsGiveLossJitterAndTheRoundTrip) {
+  ViewerCongestion c;
+  c.onSenderReportSent(0x11110000, 1000);
+  c.onSenderReportSent(0x22220000, 2000);
+  rtp::ReportBlock b;
+  b.fractionLost = 128;
+  b.cumulativeLost = 7;
+  b.jitter = 900;  // 10 ms at 90 kHz
+  b.lastSr = 0x22220000;
+  b.delaySinceLastSr = 65536 / 2;  // held 500 ms
+  c.onReport(0, b, 90000, 2600);
+  const LinkQuality& q = c.link(0);
+  EXPECT_DOUBLE_EQ(q.fractionLost, 0.5);
+  EXPECT_EQ(q.cumulativeLost, 7);
+  EXPECT_DOUBLE_EQ(q.jitterMs, 10.0);
+  EXPECT_DOUBLE_EQ(q.rttMs, 100.0) << "2600 - 2000 - 500";
+  b.lastSr = 0x33330000;  // a sender report we do not remember: the round trip stays
+  c.onReport(0, b, 90000, 5000);
+  EXPECT_DOUBLE_EQ(c.link(0).rttMs, 100.0);
+  EXPECT_EQ(c.link(0).reports, 2u);
+  EXPECT_EQ(c.link(1).reports, 0u);
+
+  std::vector<std::pair<std::string, double>> out;
+  c.describe(out);
+  auto find = [&](const std::string& k) {
+    for (auto& [key, v] : out)
+      if (key == k) return v;
+    return -1.0;
+  };
+  EXPECT_DOUBLE_EQ(find("video_rtt_ms"), 100.0);
+  EXPECT_DOUBLE_EQ(find("video_jitter_ms"), 10.0);
+  EXPECT_DOUBLE_EQ(find("receiver_reports"), 2.0);
+  EXPECT_DOUBLE_EQ(find("audio_jitter_ms"), -1.0) << "no audio reports: no audio figures";
+
+  FeedbackCounters totals;
+  c.onKeyframeRequest(0);
+  c.publish(totals);
+  c.publish(totals);  // nothing new: nothing added
+  EXPECT_EQ(totals.receiverReports.load(), 2u);
+  EXPECT_EQ(totals.keyframeRequests.load(), 1u);
+  EXPECT_EQ(totals.restarts.load(), 1u);
+  EXPECT_NE(totals.metricsText().find("xueliang_webrtc_keyframe_restarts_total 1\n"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace xl::webrtc

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "audio_test_clip.h"
+#include "interleaved.h"
 #include "rtp/rtcp.h"
 #include "rtp/rtp_packet.h"
 #include "rtp/sdp_media.h"
@@ -28,25 +29,17 @@ struct Parsed {
 };
 
 void parse(const BufferRef& b, Parsed& out) {
-  const uint8_t* p = b.data();
-  size_t left = b.size();
-  while (left >= 4) {
-    ASSERT_EQ(p[0], '$');
-    size_t len = size_t(p[2]) << 8 | p[3];
-    ASSERT_LE(4 + len, left);
-    rtp::ByteSpan pkt(p + 4, len);
-    if (p[1] & 1) {
+  test::forEachInterleaved(b, [&](uint8_t channel, rtp::ByteSpan pkt) {
+    if (channel & 1) {
       auto sr = rtp::parseSenderReport(pkt);
       ASSERT_TRUE(sr) << sr.message();
-      out.reports.emplace_back(p[1], *sr);
+      out.reports.emplace_back(channel, *sr);
     } else {
       auto r = rtp::parseRtp(pkt);
       ASSERT_TRUE(r) << r.message();
-      out.rtp.push_back({p[1], r->payloadType, r->timestamp});
+      out.rtp.push_back({channel, r->payloadType, r->timestamp});
     }
-    p += 4 + len;
-    left -= 4 + len;
-  }
+  });
 }
 
 double ntpSeconds(uint64_t ntp) {
