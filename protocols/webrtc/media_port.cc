@@ -8,8 +8,7 @@
 namespace xl::webrtc {
 namespace {
 
-constexpr size_t kScratchSlots = 64;           // full-size packets per sendmmsg batch
-constexpr size_t kMaxAddressesPerSession = 8;  // candidate pairs a browser checks
+constexpr size_t kScratchSlots = 64;  // full-size packets per sendmmsg batch
 // Datagrams in flight to other workers. A worker busy with a burst of joins (DTLS handshakes,
 // GOP bursts) lags behind its own socket by thousands of datagrams without loss (4 MB receive
 // buffer); the hop from another worker must absorb as much, or handshake flights are dropped
@@ -31,9 +30,6 @@ MediaPort::MediaPort(Worker& worker, const std::vector<MediaPort*>& ports)
 
 MediaPort::~MediaPort() {
   socket_.close();
-  // Sessions still registered here end with the port (server shutdown).
-  byUfrag_.clear();
-  byAddress_.clear();
 }
 
 Status MediaPort::bind(const std::string& address) {
@@ -50,23 +46,18 @@ uint8_t* MediaPort::scratch(size_t& bytes) {
 }
 
 void MediaPort::add(std::unique_ptr<WhepSession> s) {
-  WhepSession* raw = s.get();
-  byUfrag_[s->params().localUfrag] = raw;
-  byId_[s->params().id] = std::move(s);
-  raw->start();
+  sessions_.add(std::move(s))->start();
 }
 
 bool MediaPort::close(const std::string& id, const std::string& why) {
-  auto it = byId_.find(id);
-  if (it == byId_.end()) return false;
-  it->second->close(why);
+  WhepSession* s = sessions_.find(id);
+  if (!s) return false;
+  s->close(why);
   return true;
 }
 
 void MediaPort::closeAll() {
-  std::vector<WhepSession*> all;
-  for (auto& [id, s] : byId_) all.push_back(s.get());
-  for (WhepSession* s : all) s->close("server shutdown");
+  for (WhepSession* s : sessions_.all()) s->close("server shutdown");
   closed_ = true;
   socket_.close();
   if (parcels_.forwarded() || parcels_.dropped())
@@ -92,36 +83,15 @@ void MediaPort::publish(const std::string& key, bool owned) {
 }
 
 void MediaPort::disown(const std::string& key, int to) {
-  auto it = byAddress_.find(key);
-  if (it == byAddress_.end()) return;
-  spdlog::info(
-      "webrtc {}: its peer address passed a check of a session on worker {}: it moves there",
-      it->second->params().id, to);
-  if (auto a = addressesOf_.find(it->second); a != addressesOf_.end()) std::erase(a->second, key);
-  byAddress_.erase(it);
-}
-
-void MediaPort::forget(const std::string& key) {
-  byAddress_.erase(key);
-  publish(key, false);
+  if (WhepSession* s = sessions_.unlearn(key))
+    spdlog::info(
+        "webrtc {}: its peer address passed a check of a session on worker {}: it moves there",
+        s->params().id, to);
 }
 
 void MediaPort::learn(WhepSession& s, const UdpAddress& from) {
   std::string key = addressKey(from);
-  auto it = byAddress_.find(key);
-  if (it != byAddress_.end()) {
-    if (it->second == &s) return;
-    // The address moved to another session (a browser reusing a port): forget the old owner's.
-    auto& old = addressesOf_[it->second];
-    std::erase(old, key);
-  }
-  auto& mine = addressesOf_[&s];
-  if (mine.size() >= kMaxAddressesPerSession) {
-    forget(mine.front());
-    mine.erase(mine.begin());
-  }
-  mine.push_back(key);
-  byAddress_[key] = &s;
+  if (!sessions_.learn(s, key, [this](const std::string& k) { publish(k, false); })) return;
   remote_.erase(key);
   publish(key, true);
 }
@@ -131,20 +101,9 @@ void MediaPort::peerChanged(WhepSession& s, const UdpAddress*) {
 }
 
 void MediaPort::release(WhepSession& s) {
-  byUfrag_.erase(s.params().localUfrag);
-  if (auto it = addressesOf_.find(&s); it != addressesOf_.end()) {
-    for (const std::string& k : it->second) {
-      auto a = byAddress_.find(k);
-      if (a != byAddress_.end() && a->second == &s) forget(k);
-    }
-    addressesOf_.erase(it);
-  }
-  auto it = byId_.find(s.params().id);
-  if (it == byId_.end()) return;
+  auto owned = sessions_.release(s, [this](const std::string& k) { publish(k, false); });
   // Deleted on a later turn of the loop: the session may be inside its own callback now.
-  WhepSession* owned = it->second.release();
-  byId_.erase(it);
-  worker_.post([owned] { delete owned; });
+  if (owned) worker_.post([p = owned.release()] { delete p; });
 }
 
 void MediaPort::forward(int worker, ByteSpan data, const UdpAddress& from) {
@@ -167,8 +126,8 @@ void MediaPort::onDatagram(const uint8_t* d, size_t n, const UdpAddress& from, b
   if (b < 4) return onStun(data, from, forwarded);  // RFC 7983 §7
   if (!(b >= 20 && b <= 63) && !(b >= 128 && b <= 191)) return;
   std::string key = addressKey(from);
-  auto it = byAddress_.find(key);
-  if (it == byAddress_.end()) {
+  WhepSession* s = sessions_.atAddress(key);
+  if (!s) {
     if (guest_ && guest_->onDatagram(data, from)) return;
     // No connectivity check from there here: another worker's session, or nobody's.
     if (forwarded) return;
@@ -179,7 +138,6 @@ void MediaPort::onDatagram(const uint8_t* d, size_t n, const UdpAddress& from, b
                     worker_.index(), addressText(from), unrouted_);
     return;
   }
-  WhepSession* s = it->second;
   if (b <= 63) {
     s->onDtls(data, from);
   } else if (rtp::looksLikeRtcp(data)) {
@@ -209,16 +167,9 @@ void MediaPort::onStun(ByteSpan data, const UdpAddress& from, bool forwarded) {
     if (remote_.size() < kMaxRemote || remote_.count(key)) remote_[key] = owner;
     return forward(owner, data, from);
   }
-  auto it = byUfrag_.find(std::string(ufrag));
-  if (it == byUfrag_.end()) {
-    if (guest_) guest_->onStun(data, *m, from);
-    return;
-  }
-  WhepSession* s = it->second;
-  if (m->username.compare(colon + 1, std::string::npos, s->params().negotiated.remoteUfrag) != 0)
-    return;
-  if (Status st = verifyIntegrity(data, *m, s->params().localPwd); !st) {
-    spdlog::debug("webrtc {}: {}", s->params().id, st.message());
+  WhepSession* s = sessions_.checkBinding(data, *m);
+  if (!s) {
+    if (guest_ && !sessions_.findUfrag(ufrag)) guest_->onStun(data, *m, from);
     return;
   }
   learn(*s, from);

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "webrtc/session_table.h"
 #include "webrtc/whep_session.h"
 #include "webrtc/worker_router.h"
 
@@ -44,17 +45,11 @@ class MediaPort : public WhepRouter, public ParcelSink {
   // Ends the session with this resource id; false if there is none.
   bool close(const std::string& id, const std::string& why);
   void closeAll();
-  size_t size() const { return byId_.size(); }
+  size_t size() const { return sessions_.size(); }
   // The WHEP session with this resource id, or nullptr.
-  WhepSession* find(const std::string& id) {
-    auto it = byId_.find(id);
-    return it == byId_.end() ? nullptr : it->second.get();
-  }
+  WhepSession* find(const std::string& id) { return sessions_.find(id); }
   // The WHEP session that issued this ICE ufrag, or nullptr (ICE-TCP checks).
-  WhepSession* findUfrag(std::string_view ufrag) {
-    auto it = byUfrag_.find(std::string(ufrag));
-    return it == byUfrag_.end() ? nullptr : it->second;
-  }
+  WhepSession* findUfrag(std::string_view ufrag) { return sessions_.findUfrag(ufrag); }
   // On this port's worker; the guest must outlive its use here (unset it before it goes).
   void setGuest(PortGuest* g) { guest_ = g; }
   // For the guest's sessions (WHIP): datagrams from `key` (addressKey) belong to this worker, or
@@ -73,7 +68,6 @@ class MediaPort : public WhepRouter, public ParcelSink {
   void onDatagram(const uint8_t* data, size_t n, const UdpAddress& from, bool forwarded);
   void onStun(ByteSpan data, const UdpAddress& from, bool forwarded);
   void learn(WhepSession& s, const UdpAddress& from);
-  void forget(const std::string& key);
   // A session on worker `to` checked `key` since: no session here has it any more.
   void disown(const std::string& key, int to);
   // Tells the other ports that datagrams from `key` belong here (or no longer do).
@@ -84,10 +78,7 @@ class MediaPort : public WhepRouter, public ParcelSink {
   const std::vector<MediaPort*>& ports_;
   UdpSocket socket_;
   bool closed_ = false;
-  std::unordered_map<std::string, std::unique_ptr<WhepSession>> byId_;
-  std::unordered_map<std::string, WhepSession*> byUfrag_;
-  std::unordered_map<std::string, WhepSession*> byAddress_;  // checked source addresses
-  std::unordered_map<WhepSession*, std::vector<std::string>> addressesOf_;
+  SessionTable<WhepSession> sessions_;
   std::unordered_map<std::string, int> remote_;  // addresses of other workers' sessions
   std::vector<uint8_t> scratch_;
   ParcelPool parcels_;

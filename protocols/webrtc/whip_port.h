@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "webrtc/media_port.h"
+#include "webrtc/session_table.h"
 #include "webrtc/whip_session.h"
 
 namespace xl::webrtc {
@@ -43,13 +44,8 @@ class WhipPort : public PortGuest {
   bool onDatagram(ByteSpan data, const UdpAddress& from) override;
 
  private:
-  void forget(const std::string& key);
-
   MediaPort& port_;
-  std::unordered_map<std::string, std::unique_ptr<WhipSession>> byId_;
-  std::unordered_map<std::string, WhipSession*> byUfrag_;
-  std::unordered_map<std::string, WhipSession*> byAddress_;
-  std::unordered_map<WhipSession*, std::vector<std::string>> addressesOf_;
+  SessionTable<WhipSession> sessions_;
 };
 
 }  // namespace xl::webrtc
