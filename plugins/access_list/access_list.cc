@@ -2,16 +2,10 @@
 
 #include "xueliang/config.h"
 #include "xueliang/protocol.h"
+#include "xueliang/stream_pattern.h"
 
 namespace xl::access {
 namespace {
-
-bool streamMatches(const std::string& pattern, const std::string& stream) {
-  if (pattern == "*") return true;
-  if (pattern.size() >= 2 && pattern.ends_with("/*"))
-    return stream.compare(0, pattern.size() - 1, pattern, 0, pattern.size() - 1) == 0;
-  return pattern == stream;
-}
 
 std::vector<Network> readNetworks(ConfigSection& s, const std::string& key) {
   std::vector<Network> out;
@@ -38,7 +32,7 @@ std::string evaluate(const Rules& rules, const AccessRequest& req) {
     if (!allowed) return "client " + req.clientIp + " is not in an allowed network";
   }
   for (const std::string& p : rules.denyStreams) {
-    if (streamMatches(p, req.stream)) return "stream " + req.stream + " is denied";
+    if (streamPatternMatches(p, req.stream)) return "stream " + req.stream + " is denied";
   }
   return {};
 }

@@ -28,8 +28,6 @@ struct AuthConfig {
   std::vector<User> users;
 };
 
-// "live/demo", "live/*" (prefix) or "*".
-bool streamMatches(const std::string& pattern, const std::string& stream);
 // The answer for one request under `config`.
 Decision decide(const AuthConfig& config, const AccessRequest& req);
 

@@ -1,19 +1,14 @@
 #include "auth.h"
 
-namespace xl::auth {
+#include "xueliang/stream_pattern.h"
 
-bool streamMatches(const std::string& pattern, const std::string& stream) {
-  if (pattern == "*") return true;
-  if (pattern.size() >= 2 && pattern.ends_with("/*"))
-    return stream.compare(0, pattern.size() - 1, pattern, 0, pattern.size() - 1) == 0;
-  return pattern == stream;
-}
+namespace xl::auth {
 
 namespace {
 
 bool anyMatches(const std::vector<std::string>& patterns, const std::string& stream) {
   for (const std::string& p : patterns)
-    if (streamMatches(p, stream)) return true;
+    if (streamPatternMatches(p, stream)) return true;
   return false;
 }
 

@@ -1,16 +1,9 @@
 #include "recorder_config.h"
 
 #include "xueliang/config.h"
+#include "xueliang/stream_pattern.h"
 
 namespace xl::recorder {
-
-bool streamMatches(const std::string& pattern, const std::string& stream) {
-  if (pattern == "*") return true;
-  if (pattern.size() >= 2 && pattern.ends_with("/*"))
-    return stream.size() > pattern.size() - 1 &&
-           stream.compare(0, pattern.size() - 1, pattern, 0, pattern.size() - 1) == 0;
-  return pattern == stream;
-}
 
 bool safeStreamName(const std::string& s) {
   size_t slash = s.find('/');
@@ -27,7 +20,7 @@ bool safeStreamName(const std::string& s) {
 const Rule* findRule(const RecorderConfig& c, const std::string& stream) {
   for (const Rule& r : c.rules) {
     for (const std::string& p : r.streams) {
-      if (streamMatches(p, stream)) return &r;
+      if (streamPatternMatches(p, stream)) return &r;
     }
   }
   return nullptr;

@@ -33,8 +33,6 @@ struct RecorderConfig {
 };
 using ConfigPtr = std::shared_ptr<const RecorderConfig>;
 
-// "town1/*" matches every stream of app town1; "*" matches all; otherwise the exact name.
-bool streamMatches(const std::string& pattern, const std::string& stream);
 // "app/name" that is safe as a path under the root: two non-empty segments, neither "." nor
 // "..", no control characters, backslashes or quotes.
 bool safeStreamName(const std::string& s);

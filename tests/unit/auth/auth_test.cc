@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include "../stream_pattern_checks.h"
 
 namespace xl::auth {
 namespace {
@@ -31,10 +30,6 @@ AccessRequest request(AccessRequest::Action action, std::string stream, std::str
 
 constexpr auto kPublish = AccessRequest::Action::kPublish;
 constexpr auto kPlay = AccessRequest::Action::kPlay;
-
-TEST(AuthPlugin, PatternsMatch) {
-  test::expectCommonStreamPatterns(streamMatches);
-}
 
 TEST(AuthPlugin, Decisions) {
   const AuthConfig c = config();
