@@ -7,8 +7,6 @@ takes sources added and removed through POST/DELETE /api/v1/sources."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import sys
 import threading
 import time
@@ -23,13 +21,8 @@ USER, PASSWORD = "admin", "s3cret"
 
 def camera_python() -> str | None:
     """A python3 that has the gst-rtsp-server bindings (Debian's, from python3-gi)."""
-    for exe in (sys.executable, "/usr/bin/python3", shutil.which("python3") or ""):
-        if exe and os.path.exists(exe):
-            rc = os.system(f"{exe} -c 'import gi; gi.require_version(\"GstRtspServer\", \"1.0\"); "
-                           f"from gi.repository import GstRtspServer' >/dev/null 2>&1")
-            if rc == 0:
-                return exe
-    return None
+    return xl.gi_python("import gi; gi.require_version('GstRtspServer', '1.0'); "
+                        "from gi.repository import GstRtspServer")
 
 
 class Camera:

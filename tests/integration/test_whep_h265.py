@@ -10,10 +10,7 @@ Debian's Chromium offers no H.265 (RTCRtpReceiver.getCapabilities has none, even
 --enable-features=WebRtcAllowH265Receive,PlatformHEVCDecoderSupport), hence GStreamer."""
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import xl
@@ -22,19 +19,14 @@ CLIENT = Path(__file__).resolve().parent / "whep_gst_client.py"
 GOP = 100  # frames: 4 s at 25 fps, so a keyframe within a second of a PLI is the PLI's doing
 
 
-def gst_python() -> str | None:
+def webrtc_python() -> str | None:
     """A python3 with GStreamer's WebRTC bindings (python3-gi, gir1.2-gst-plugins-bad-1.0) and
     libnice's GStreamer plugin (gstreamer1.0-nice)."""
     probe = ("import gi; gi.require_version('Gst', '1.0'); gi.require_version('GstWebRTC', '1.0'); "
              "from gi.repository import Gst, GstWebRTC; Gst.init(None); "
              "assert Gst.ElementFactory.find('webrtcbin') and Gst.ElementFactory.find('nicesrc') "
              "and Gst.ElementFactory.find('avdec_h265')")
-    for exe in (sys.executable, "/usr/bin/python3", shutil.which("python3") or ""):
-        if exe and os.path.exists(exe):
-            r = subprocess.run([exe, "-c", probe], capture_output=True, env=xl.client_env())
-            if r.returncode == 0:
-                return exe
-    return None
+    return xl.gi_python(probe)
 
 
 class WhepH265Test(xl.ServerTestCase):
@@ -42,7 +34,7 @@ class WhepH265Test(xl.ServerTestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.python = gst_python()
+        cls.python = webrtc_python()
         if cls.python is None:
             raise AssertionError("no python3 with GStreamer webrtcbin, libnice and avdec_h265: "
                                  "run scripts/install-deps.sh")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import json
 import os
 import re
@@ -758,21 +759,43 @@ def assert_demo_streams(test: unittest.TestCase, streams: dict) -> None:
     test.assertEqual(int(streams["audio"]["channels"]), DEMO_CHANNELS)
 
 
-def gst_rtsp_decode(url: str, protocols: str,
-                    report_eos: bool = False) -> tuple[int | None, float, str]:
-    """GStreamer's rtspsrc plays `url` over `protocols` (tcp, udp, udp-mcast) and decodes 50
-    H.264 and 50 AAC buffers: run_client's (returncode, seconds, stderr). With report_eos the
-    output also says "Got EOS from element", printed once both sinks have their buffers."""
-    quiet = [] if report_eos else ["-q"]
-    argv = [shutil.which("gst-launch-1.0") or "gst-launch-1.0", *quiet, "rtspsrc",
-            f"location={url}", f"protocols={protocols}", "latency=200", "name=s",
-            "s.", "!", "application/x-rtp,media=video", "!", "rtph264depay", "!",
-            "h264parse", "!", "avdec_h264", "!", "fakesink", "num-buffers=50",
-            "s.", "!", "application/x-rtp,media=audio", "!", "rtpmp4gdepay", "!",
-            "aacparse", "!", "avdec_aac", "!", "fakesink", "num-buffers=50"]
-    if report_eos:  # gst-launch reports on stdout; run_client keeps stderr
-        argv = ["sh", "-c", 'exec "$@" 1>&2', "sh", *argv]
-    return run_client(argv, timeout=scaled(30))
+def gi_python(probe: str) -> str | None:
+    """A python3 with Debian's GObject bindings (python3-gi) for which the Python statements
+    `probe` (imports, asserts) succeed: this interpreter, else /usr/bin/python3 or the one on PATH
+    (a virtualenv's python3 may lack the system's gi)."""
+    for exe in dict.fromkeys((sys.executable, "/usr/bin/python3", shutil.which("python3") or "")):
+        if exe and os.path.exists(exe):
+            r = subprocess.run([exe, "-c", probe], capture_output=True, env=client_env(),
+                               stdin=subprocess.DEVNULL)
+            if r.returncode == 0:
+                return exe
+    return None
+
+
+@functools.cache
+def gst_python() -> str | None:
+    """A python3 with GStreamer's bindings, rtspsrc and the H.264/AAC decoders: the RTSP player."""
+    return gi_python("import gi; gi.require_version('Gst', '1.0'); from gi.repository import Gst; "
+                     "Gst.init(None); assert all(Gst.ElementFactory.find(e) for e in "
+                     "('rtspsrc', 'avdec_h264', 'avdec_aac', 'rtpmp4gdepay'))")
+
+
+def gst_rtsp_decode(url: str, protocols: str) -> tuple[int | None, float, str]:
+    """GStreamer's rtspsrc (gst_rtsp_client.py) plays `url` over `protocols` (tcp, udp,
+    udp-mcast) until it has decoded 50 H.264 and 50 AAC buffers: run_client's (returncode,
+    seconds, output), the output being the client's JSON line (decoded counts, error) followed
+    by its stderr."""
+    argv = [gst_python() or "python3", str(HERE / "gst_rtsp_client.py"), url,
+            "--protocols", protocols, "--buffers", "50", "--seconds", str(scaled(25))]
+    t0 = time.monotonic()
+    try:
+        r = subprocess.run(argv, capture_output=True, timeout=scaled(30), env=client_env(),
+                           stdin=subprocess.DEVNULL)
+        out = r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace")
+        return r.returncode, time.monotonic() - t0, out
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode(errors="replace") + (e.stderr or b"").decode(errors="replace")
+        return None, time.monotonic() - t0, out
 
 
 def make_clip(path: Path, *, width: int, height: int, fps: int = 25, seconds: float = 4,
