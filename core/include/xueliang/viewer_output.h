@@ -3,12 +3,13 @@
 // drops audio, so a viewer that stops reading costs at most its watermark; codec configuration is
 // never dropped. A viewer that makes no write progress for the stall timeout is disconnected.
 // Write batching: in realtime mode (mergeWindowMs 0) every video frame is written at the end of
-// the loop iteration that delivered it, with the audio that arrived since the previous one and
-// any other frame delivered in that iteration (audio alone never waits over kAudioHoldMs); in
-// merge mode a viewer's frames wait in its queue and leave in one writev once the oldest has
-// waited the merge window (or the queue passes kMergeFlushBytes), trading latency for fewer
-// syscalls. A later frame's delivery flushes a window that is due; when none comes (the stream
-// paused), the worker's FlushTimer does, so nothing waits longer than its window. Joining
+// the loop iteration that delivered it (or in a following one: with many viewers the worker's
+// FlushTimer slices that pass so joins are not held up), with the audio that arrived since the
+// previous one and any other frame delivered until then (audio alone never waits over
+// kAudioHoldMs); in merge mode a viewer's frames wait in its queue and leave in one writev once
+// the oldest has waited the merge window (or the queue passes kMergeFlushBytes), trading latency
+// for fewer syscalls. A later frame's delivery flushes a window that is due; when none comes (the
+// stream paused), the worker's FlushTimer does, so nothing waits longer than its window. Joining
 // (header + cached GOP) is always written at once, so start-up stays fast.
 #pragma once
 

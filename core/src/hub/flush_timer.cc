@@ -61,6 +61,7 @@ void FlushTimer::scheduleSoon(Entry& e) {
   }
   e.owner_ = this;
   e.soon_ = true;
+  e.soonSlice_ = slice_;
   e.prev_ = soonTail_;
   e.next_ = nullptr;
   (soonTail_ ? soonTail_->next_ : soonHead_) = &e;
@@ -75,12 +76,16 @@ void FlushTimer::scheduleSoon(Entry& e) {
 }
 
 void FlushTimer::fireSoon() {
-  // Only the entries present now: one scheduled again from a callback waits for the next
-  // iteration (the idle handle keeps that one from blocking).
-  for (size_t n = soonSize_; n > 0 && soonHead_; --n) {
+  // Only entries that were waiting when this slice started: one scheduled again from a callback
+  // (stamped with this slice, hence at the tail) waits for the next iteration.
+  uint32_t slice = ++slice_;
+  uint64_t start = uv_hrtime();
+  size_t ran = 0;
+  while (soonHead_ && soonHead_->soonSlice_ != slice) {
     Entry* e = soonHead_;
     unlink(*e);
     e->onDue();
+    if (++ran % kSliceCheckEvery == 0 && uv_hrtime() - start >= sliceBudgetNs_) break;
   }
   if (!soonHead_) {
     uv_check_stop(check_.get());

@@ -1,5 +1,6 @@
 // FlushTimer: one worker timer waking entries at their due time, in due order, with entries
-// cancelled, rescheduled or destroyed from inside a callback.
+// cancelled, rescheduled or destroyed from inside a callback; the end-of-iteration pass cut into
+// slices that let the loop run in between, continuing where the last slice stopped.
 #include "xueliang/flush_timer.h"
 
 #include <gtest/gtest.h>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "test_util.h"
+#include "xueliang/handle.h"
 
 namespace xl {
 namespace {
@@ -168,6 +170,158 @@ TEST_F(FlushTimerTest, SoonEntryScheduledFromItsCallbackRunsOnceMore) {
   EXPECT_EQ(waitLog(2), (std::vector<int>{1, 1}));
   std::this_thread::sleep_for(50ms);
   EXPECT_EQ(logNow().size(), 2u);
+}
+
+// Slicing. A uv_prepare on the worker's loop counts iterations (it runs once per iteration,
+// before the poll), so each run can be placed in the iteration that ran it.
+class FlushTimerSliceTest : public FlushTimerTest {
+ protected:
+  void SetUp() override {
+    FlushTimerTest::SetUp();
+    runOn(w, [&] {
+      uv_prepare_init(w.loop(), prepare.make());
+      prepare.get()->data = &iteration;
+      uv_prepare_start(prepare.get(), [](uv_prepare_t* p) { ++*static_cast<int*>(p->data); });
+      uv_unref(reinterpret_cast<uv_handle_t*>(prepare.get()));
+    });
+  }
+  void TearDown() override {
+    runOn(w, [&] {
+      w.flushTimer().setSliceBudgetNs(FlushTimer::kSliceBudgetNs);
+      prepare.reset();
+    });
+    FlushTimerTest::TearDown();
+  }
+  // `n` probes with ids 1..n, each logging the iteration it ran in, and the slice budget (0: every
+  // slice ends at the first clock check, after kSliceCheckEvery entries). Worker thread.
+  void makeProbes(int n, uint64_t budgetNs = 0) {
+    w.flushTimer().setSliceBudgetNs(budgetNs);
+    for (int id = 1; id <= n; ++id) {
+      Probe& p = probe(id);
+      p.then = [this] { iterations.push_back(iteration); };
+    }
+  }
+  // Run counts per iteration, in iteration order (entries of `iterations` are non-decreasing).
+  std::vector<size_t> slices() {
+    std::vector<size_t> out;
+    runOn(w, [&] {
+      for (size_t i = 0; i < iterations.size(); ++i) {
+        if (i == 0 || iterations[i] != iterations[i - 1]) out.push_back(0);
+        ++out.back();
+      }
+    });
+    return out;
+  }
+  UvHandle<uv_prepare_t> prepare;
+  int iteration = 0;            // worker thread only
+  std::vector<int> iterations;  // iteration of each log entry
+};
+
+constexpr size_t kEvery = FlushTimer::kSliceCheckEvery;
+
+std::vector<int> ids(std::initializer_list<std::pair<int, int>> ranges) {
+  std::vector<int> out;
+  for (auto [from, to] : ranges)
+    for (int i = from; i <= to; ++i) out.push_back(i);
+  return out;
+}
+
+TEST_F(FlushTimerSliceTest, EntriesBeyondTheBudgetRunInTheNextIteration) {
+  const int n = 2 * kEvery + 3;
+  runOn(w, [&] {
+    makeProbes(n);
+    for (auto& p : probes) w.flushTimer().scheduleSoon(*p);
+  });
+  EXPECT_EQ(waitLog(n), ids({{1, n}}));
+  EXPECT_EQ(slices(), (std::vector<size_t>{kEvery, kEvery, 3}));
+  size_t left = 1;
+  runOn(w, [&] { left = w.flushTimer().soonSize(); });
+  EXPECT_EQ(left, 0u);
+}
+
+TEST_F(FlushTimerSliceTest, TimeBudgetEndsASliceThatRunsLong) {
+  const int n = 3 * kEvery;
+  runOn(w, [&] {
+    makeProbes(n, FlushTimer::kSliceBudgetNs);
+    // Each entry takes 200 µs (a slow writev): the first clock check sees 1.6 ms > 1 ms.
+    for (auto& p : probes) {
+      p->then = [this, inner = p->then] {
+        uint64_t until = uv_hrtime() + 200'000;
+        while (uv_hrtime() < until) {
+        }
+        inner();
+      };
+      w.flushTimer().scheduleSoon(*p);
+    }
+  });
+  EXPECT_EQ(waitLog(n).size(), size_t(n));
+  EXPECT_EQ(slices(), (std::vector<size_t>{kEvery, kEvery, kEvery}));
+}
+
+TEST_F(FlushTimerSliceTest, LoopRunsOtherWorkBetweenSlices) {
+  const int n = 2 * kEvery;
+  runOn(w, [&] {
+    makeProbes(n);
+    // The first entry posts a task (as an accept or a request would arrive): it runs in the
+    // poll after the first slice, not after the whole pass.
+    probes[0]->then = [this, inner = probes[0]->then] {
+      w.post([this] { log.push_back(-1); });
+      inner();
+    };
+    for (auto& p : probes) w.flushTimer().scheduleSoon(*p);
+  });
+  std::vector<int> want = ids({{1, int(kEvery)}});
+  want.push_back(-1);
+  for (int i : ids({{int(kEvery) + 1, n}})) want.push_back(i);
+  EXPECT_EQ(waitLog(n + 1), want);
+}
+
+TEST_F(FlushTimerSliceTest, NextSliceContinuesWhereTheLastStopped) {
+  const int n = 2 * kEvery + 2;
+  runOn(w, [&] {
+    makeProbes(n);
+    // Every entry is scheduled again once it ran (the next frame): it queues behind those that
+    // have not run yet, so each slice takes up the round where the previous one stopped.
+    for (auto& p : probes) {
+      p->then = [this, e = p.get(), inner = p->then, again = true]() mutable {
+        inner();
+        if (std::exchange(again, false)) w.flushTimer().scheduleSoon(*e);
+      };
+      w.flushTimer().scheduleSoon(*p);
+    }
+  });
+  std::vector<int> want = ids({{1, n}, {1, n}});
+  EXPECT_EQ(waitLog(2 * n), want);
+  std::vector<size_t> s = slices();
+  EXPECT_EQ(s, (std::vector<size_t>{kEvery, kEvery, kEvery, kEvery, 2 * n - 4 * kEvery}));
+}
+
+TEST_F(FlushTimerSliceTest, WaitingEntriesCancelledOrScheduledAgainRunAtMostOnce) {
+  const int n = 2 * kEvery;
+  runOn(w, [&] {
+    makeProbes(n);
+    // While entries 9..16 wait for the second slice, a task run between the slices (a viewer
+    // leaving, a frame for a viewer still waiting) cancels 10, destroys 11 and schedules 12
+    // again, which keeps its place.
+    probes[0]->then = [this, inner = probes[0]->then] {
+      inner();
+      w.post([this] {
+        probes[9]->cancel();
+        probes[10].reset();
+        w.flushTimer().scheduleSoon(*probes[11]);
+      });
+    };
+    for (auto& p : probes) w.flushTimer().scheduleSoon(*p);
+    EXPECT_EQ(w.flushTimer().soonSize(), size_t(n));
+  });
+  std::vector<int> want = ids({{1, 9}, {12, n}});
+  EXPECT_EQ(waitLog(want.size()), want);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(logNow(), want) << "a cancelled or destroyed entry ran, or one ran twice";
+  EXPECT_EQ(slices(), (std::vector<size_t>{kEvery, want.size() - kEvery}));
+  size_t left = 1;
+  runOn(w, [&] { left = w.flushTimer().size(); });
+  EXPECT_EQ(left, 0u);
 }
 
 }  // namespace
