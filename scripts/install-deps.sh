@@ -16,7 +16,7 @@ PACKAGES=(
   libsqlite3-dev  # the recorder's index of recordings
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  liburing-dev  # writev-floor --engine io_uring (batched sends at the fan-out floor)
+  liburing-dev  # [limits] io_engine = "io_uring" and writev-floor --engine io_uring
   # integration tests: real clients, process and socket inspection
   ffmpeg python3 procps iproute2
   # RTSP integration tests: GStreamer's rtspsrc (and rtspclientsink) as a second client

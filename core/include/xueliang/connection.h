@@ -1,6 +1,9 @@
 // TcpConnection: a non-blocking socket driven by uv_poll, so that reads land in the worker's
 // shared scratch buffer and queued output leaves with one writev per flush, with no per-write
 // request allocation. The output queue holds refcounted, immutable buffers shared by viewers.
+// With [limits] io_engine = "io_uring" a flush prepares one IORING_OP_WRITEV instead, which the
+// worker submits with every other connection's before the loop polls (at most one in flight per
+// connection; its buffers stay queued until it completes).
 #pragma once
 
 #include <sys/uio.h>
@@ -20,6 +23,7 @@
 namespace xl {
 
 class TcpConnection;
+class UringWriter;
 
 class ConnectionHandler {
  public:
@@ -48,7 +52,8 @@ class TcpConnection {
   // measure how much media is waiting. Nothing is written until flush().
   void queue(const BufferRef& buf, int64_t mediaDtsMs = -1);
   void queue(const BufferRef& buf, size_t offset, size_t len, int64_t mediaDtsMs);
-  // Writes as much as the socket takes now (writev); arms write polling for the rest.
+  // Writes as much as the socket takes now (writev); arms write polling for the rest. With the
+  // io_uring engine the write leaves at the worker's next submission, before the loop polls.
   void flush();
   void send(const BufferRef& buf) {
     queue(buf);
@@ -70,7 +75,7 @@ class TcpConnection {
   Worker& worker() { return worker_; }
   uint64_t bytesIn() const { return bytesIn_; }
   uint64_t bytesOut() const { return bytesOut_; }
-  // writev calls made so far (write batching tests and benchmarks).
+  // writev calls (or io_uring writes) made so far (write batching tests and benchmarks).
   uint64_t writeCalls() const { return writeCalls_; }
   // iovecs passed to those calls (one per queued buffer or slice written).
   uint64_t iovecsWritten() const { return iovecs_; }
@@ -88,6 +93,16 @@ class TcpConnection {
   void readAll();
   void startPoll(int events);
   void finishClose();
+  friend class UringWriter;
+  // Fills `iov` with the first queued items (at most UringWriter::kMaxIov); returns the count.
+  int fillIov(iovec* iov, size_t& want) const;
+  // Drops `written` bytes from the head of the queue.
+  void consume(size_t written);
+  // After writing: progress time, ring shrink, graceful close, onDrained, poll interest.
+  void afterWrite(bool wrote);
+  bool flushUring(UringWriter& u);
+  void onUringWrite(int res, int iovcnt);
+  void releaseUringSlot();
   Item& at(size_t i) { return ring_[(head_ + i) & (ring_.size() - 1)]; }
   const Item& at(size_t i) const { return ring_[(head_ + i) & (ring_.size() - 1)]; }
 
@@ -112,6 +127,8 @@ class TcpConnection {
   enum class State { kOpen, kDraining, kClosing };
   State state_ = State::kOpen;
   bool closedNotified_ = false;
+  UringWriter* uring_ = nullptr;  // holds uringSlot_, this connection's write in flight
+  int uringSlot_ = -1;
 };
 
 // A listening socket with SO_REUSEPORT: each worker opens its own and the kernel spreads

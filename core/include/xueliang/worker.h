@@ -18,6 +18,8 @@
 namespace xl {
 
 // A unit of work posted to a worker. Intrusive so the queue needs no extra nodes.
+class UringWriter;
+
 struct Task {
   virtual ~Task() = default;
   virtual void run() = 0;
@@ -71,6 +73,12 @@ class Worker {
   // The worker's one timer for merge-mode flushes (ViewerOutput). Thread: this worker only.
   FlushTimer& flushTimer() { return *flushTimer_; }
 
+  // Write engine of this worker's TCP connections: io_uring when `on` (set before start()).
+  void setIoUring(bool on) { ioUring_ = on; }
+  // The worker's io_uring writer, made on first use on this thread; null with writev, or when no
+  // ring can be made (logged once, and the worker writes with writev).
+  UringWriter* uringWriter() { return ioUring_ ? makeUringWriter() : nullptr; }
+
   // A 64 KiB scratch buffer for socket reads, shared by every connection of this worker: a
   // connection's bytes are consumed before the next read, so no per-connection read buffer.
   uint8_t* readScratch() { return readScratch_.get(); }
@@ -79,6 +87,7 @@ class Worker {
 
  private:
   void drain();
+  UringWriter* makeUringWriter();
 
   int index_;
   uv_loop_t loop_{};
@@ -91,6 +100,8 @@ class Worker {
   std::vector<std::function<void()>> tickers_;
   WorkerStats stats_;
   std::unique_ptr<uint8_t[]> readScratch_;
+  bool ioUring_ = false;
+  std::unique_ptr<UringWriter> uring_;
 };
 
 }  // namespace xl

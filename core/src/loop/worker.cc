@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "../net/uring_writer.h"
+
 namespace xl {
 namespace {
 
@@ -28,6 +30,8 @@ Worker::~Worker() {
   wake_.reset();
   tick_.reset();
   flushTimer_.reset();
+  uring_.reset();
+  ioUring_ = false;
   uv_run(&loop_, UV_RUN_NOWAIT);  // let close callbacks free the handles
   if (uv_loop_close(&loop_) != 0) spdlog::warn("worker {}: loop closed with live handles", index_);
 }
@@ -79,6 +83,14 @@ void Worker::run(std::function<void()> fn) {
     fn();
   else
     post(std::move(fn));
+}
+
+UringWriter* Worker::makeUringWriter() {
+  if (!uring_) {
+    uring_ = UringWriter::create(&loop_, index_);
+    if (!uring_) ioUring_ = false;  // create() logged why; writev from now on
+  }
+  return uring_.get();
 }
 
 void Worker::drain() {

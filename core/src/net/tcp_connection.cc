@@ -4,11 +4,12 @@
 
 #include <algorithm>
 
+#include "uring_writer.h"
 #include "xueliang/connection.h"
 
 namespace xl {
 namespace {
-constexpr int kMaxIov = 64;
+constexpr int kMaxIov = UringWriter::kMaxIov;
 constexpr int kReadsPerWakeup = 4;  // fairness between connections of one worker
 }  // namespace
 
@@ -20,13 +21,18 @@ TcpConnection::~TcpConnection() {
   // Destroyed before its close completed (worker shutdown): the pending close callback must not
   // reach this object, and the socket is released now.
   handler_ = nullptr;
+  releaseUringSlot();
   if (closingPoll_) closingPoll_->data = nullptr;
   poll_.reset();
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ >= 0) {
+    if (UringWriter* u = worker_.uringWriter()) u->unregisterFd(fd_);
+    ::close(fd_);
+  }
 }
 
 void TcpConnection::start(ConnectionHandler* handler) {
   handler_ = handler;
+  if (UringWriter* u = worker_.uringWriter()) u->registerFd(fd_);
   uv_poll_init(worker_.loop(), poll_.make(), fd_);
   poll_.get()->data = this;
   lastProgressMs_ = worker_.nowMs();
@@ -35,7 +41,8 @@ void TcpConnection::start(ConnectionHandler* handler) {
 
 void TcpConnection::updatePoll() {
   if (state_ == State::kClosing || !poll_) return;
-  int want = count_ ? UV_WRITABLE : 0;
+  // A write in the ring reports itself: polling for writability meanwhile would only spin.
+  int want = count_ && uringSlot_ < 0 ? UV_WRITABLE : 0;
   if (state_ == State::kOpen) want |= UV_READABLE;
   if (want != pollEvents_) startPoll(want);
 }
@@ -103,19 +110,45 @@ void TcpConnection::queue(const BufferRef& buf, size_t offset, size_t len, int64
   if (mediaDtsMs >= 0) newestDts_ = mediaDtsMs;
 }
 
+int TcpConnection::fillIov(iovec* iov, size_t& want) const {
+  int n = static_cast<int>(std::min<size_t>(count_, kMaxIov));
+  want = 0;
+  for (int i = 0; i < n; ++i) {
+    const Item& it = at(i);
+    iov[i].iov_base = const_cast<uint8_t*>(it.buf.data() + it.offset);
+    iov[i].iov_len = it.len;
+    want += it.len;
+  }
+  return n;
+}
+
+void TcpConnection::consume(size_t left) {
+  bytesOut_ += left;
+  worker_.stats().bytesOut.add(left);
+  queuedBytes_ -= left;
+  while (left) {
+    Item& it = at(0);
+    if (left >= it.len) {
+      left -= it.len;
+      it.buf = BufferRef();
+      head_ = (head_ + 1) & (ring_.size() - 1);
+      --count_;
+    } else {
+      it.offset += static_cast<uint32_t>(left);
+      it.len -= static_cast<uint32_t>(left);
+      left = 0;
+    }
+  }
+}
+
 void TcpConnection::flush() {
   if (state_ == State::kClosing) return;
+  if (UringWriter* u = worker_.uringWriter(); u && flushUring(*u)) return;
   bool wrote = false;
   while (count_) {
     iovec iov[kMaxIov];
-    int n = static_cast<int>(std::min<size_t>(count_, kMaxIov));
-    size_t want = 0;
-    for (int i = 0; i < n; ++i) {
-      const Item& it = at(i);
-      iov[i].iov_base = const_cast<uint8_t*>(it.buf.data() + it.offset);
-      iov[i].iov_len = it.len;
-      want += it.len;
-    }
+    size_t want;
+    int n = fillIov(iov, want);
     ssize_t w = ::writev(fd_, iov, n);
     ++writeCalls_;
     iovecs_ += static_cast<uint64_t>(n);
@@ -129,30 +162,17 @@ void TcpConnection::flush() {
       return;
     }
     wrote = true;
+    consume(static_cast<size_t>(w));
     // A short write means the socket buffer is full: asking again would only return EAGAIN.
-    const bool shortWrite = static_cast<size_t>(w) < want;
-    size_t left = static_cast<size_t>(w);
-    bytesOut_ += left;
-    worker_.stats().bytesOut.add(left);
-    queuedBytes_ -= left;
-    while (left) {
-      Item& it = at(0);
-      if (left >= it.len) {
-        left -= it.len;
-        it.buf = BufferRef();
-        head_ = (head_ + 1) & (ring_.size() - 1);
-        --count_;
-      } else {
-        it.offset += static_cast<uint32_t>(left);
-        it.len -= static_cast<uint32_t>(left);
-        left = 0;
-      }
-    }
-    if (shortWrite) {
+    if (static_cast<size_t>(w) < want) {
       blocked_ = true;
       break;
     }
   }
+  afterWrite(wrote);
+}
+
+void TcpConnection::afterWrite(bool wrote) {
   if (wrote) lastProgressMs_ = worker_.nowMs();
   if (count_ == 0) {
     newestDts_ = -1;
@@ -174,6 +194,76 @@ void TcpConnection::flush() {
   updatePoll();
 }
 
+// Returns false when the caller should write with writev (no slot free in the ring).
+bool TcpConnection::flushUring(UringWriter& u) {
+  if (uringSlot_ >= 0) {
+    // Not submitted yet: the same write takes what was queued since, in order. Already in the
+    // kernel: its completion writes the rest.
+    if (u.unsubmitted(uringSlot_)) {
+      size_t want;
+      u.setIovCount(uringSlot_, fillIov(u.iov(uringSlot_), want));
+    }
+    return true;
+  }
+  if (count_ == 0) {
+    afterWrite(false);
+    return true;
+  }
+  int slot = u.acquire(this, fd_);
+  if (slot < 0) return false;
+  uring_ = &u;
+  uringSlot_ = slot;
+  if (state_ == State::kClosing) {  // closed by a completion delivered while acquiring
+    releaseUringSlot();
+    return true;
+  }
+  size_t want;
+  u.setIovCount(slot, fillIov(u.iov(slot), want));
+  updatePoll();
+  return true;
+}
+
+void TcpConnection::onUringWrite(int res, int iovcnt) {
+  uringSlot_ = -1;
+  ++writeCalls_;
+  iovecs_ += static_cast<uint64_t>(iovcnt);
+  size_t want = 0;
+  for (int i = 0; i < iovcnt; ++i) want += at(i).len;
+  if (res >= 0) consume(static_cast<size_t>(res));
+  if (state_ == State::kClosing) return;  // submitted by close(): the bytes left, nothing else
+  if (res < 0) {
+    if (res == -EINTR) {
+      flush();
+    } else if (res == -EAGAIN || res == -EWOULDBLOCK) {
+      blocked_ = true;
+      afterWrite(false);
+    } else {
+      close("write error");
+    }
+    return;
+  }
+  if (static_cast<size_t>(res) < want) {
+    blocked_ = true;  // the socket is full, as with a short writev
+  } else if (count_) {
+    lastProgressMs_ = worker_.nowMs();
+    flush();  // what was queued past this write (more than kMaxIov items) goes next
+    return;
+  }
+  afterWrite(true);
+}
+
+void TcpConnection::releaseUringSlot() {
+  if (uringSlot_ < 0) return;
+  std::vector<BufferRef> inFlight;
+  if (!uring_->unsubmitted(uringSlot_)) {
+    int n = uring_->iovCount(uringSlot_);
+    inFlight.reserve(n);
+    for (int i = 0; i < n; ++i) inFlight.push_back(at(i).buf);
+  }
+  uring_->detach(uringSlot_, std::move(inFlight));
+  uringSlot_ = -1;
+}
+
 int64_t TcpConnection::queuedMediaMs() const {
   if (newestDts_ < 0) return 0;
   for (size_t i = 0; i < count_; ++i) {
@@ -191,6 +281,12 @@ void TcpConnection::closeAfterFlush() {
 void TcpConnection::close(const char* reason) {
   if (state_ == State::kClosing) return;
   state_ = State::kClosing;
+  if (uringSlot_ >= 0) {
+    // A flush before close leaves at once, as a writev would have; a write the kernel still
+    // holds keeps its buffers alive in the ring until it completes.
+    if (uring_->unsubmitted(uringSlot_)) uring_->submit();
+    releaseUringSlot();
+  }
   uv_poll_t* p = poll_.release();
   if (!p) {
     finishClose();
@@ -210,7 +306,11 @@ void TcpConnection::close(const char* reason) {
 }
 
 void TcpConnection::finishClose() {
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ >= 0) {
+    // A registered socket stays open while the ring holds it: release it first.
+    if (UringWriter* u = worker_.uringWriter()) u->unregisterFd(fd_);
+    ::close(fd_);
+  }
   fd_ = -1;
   while (count_) {
     at(0).buf = BufferRef();

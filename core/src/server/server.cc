@@ -7,6 +7,8 @@
 #include <iostream>
 #include <thread>
 
+#include "../net/uring_writer.h"
+
 namespace xl {
 
 int ServerContext::formatIndex(std::string_view name) const {
@@ -85,6 +87,7 @@ bool Server::configure(bool reload) {
   }
 
   if (cfg.workers != config_.workers) spdlog::warn("reload: 'workers' changes need a restart");
+  if (cfg.ioUring != config_.ioUring) spdlog::warn("reload: 'io_engine' changes need a restart");
   if (cfg.pluginOrder != config_.pluginOrder)
     spdlog::warn("reload: [plugins].order changes need a restart");
   // Live plugins take the new settings; each swaps in an immutable snapshot.
@@ -120,9 +123,18 @@ int Server::run() {
 
   int n = config_.workers > 0 ? config_.workers
                               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  bool ioUring = config_.ioUring;
+  if (ioUring) {
+    // Kernels without io_uring, or a seccomp profile that forbids it (containers): say so once.
+    if (Status s = UringWriter::probe(); !s) {
+      spdlog::warn("io_engine \"io_uring\" unavailable ({}): writing with writev", s.message());
+      ioUring = false;
+    }
+  }
   std::vector<Worker*> raw;
   for (int i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<Worker>(i));
+    workers_.back()->setIoUring(ioUring);
     raw.push_back(workers_.back().get());
   }
   sessions_.resize(n);

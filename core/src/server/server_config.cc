@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "../net/uring_writer.h"
+
 namespace xl {
 
 ServerConfig readServerConfig(ConfigSection& root, const std::string& baseDir,
@@ -29,6 +31,9 @@ ServerConfig readServerConfig(ConfigSection& root, const std::string& baseDir,
   }
   c.stream.gopCacheMaxBytes =
       static_cast<size_t>(limits.integer("gop_cache_max_bytes", 16 << 20, 0, 1LL << 30));
+  c.ioUring = limits.choice("io_engine", "writev", {"writev", "io_uring"}) == "io_uring";
+  if (c.ioUring && !UringWriter::compiledIn())
+    limits.error("io_engine", "\"io_uring\" needs a build with liburing (liburing-dev)");
   limits.finish();
 
   for (ConfigSection& s : root.tables("sources")) {

@@ -15,6 +15,7 @@ namespace xl {
 struct ServerConfig {
   int workers = 0;  // 0: one per CPU
   std::string logLevel = "info";
+  bool ioUring = false;  // [limits] io_engine = "io_uring"
   ViewerLimits viewer;
   StreamLimits stream;
   std::vector<FileSourceConfig> sources;
