@@ -96,15 +96,19 @@ def children(pid: int) -> list[int]:
 class Server:
     """A running server: its pids for sampling and how to reach it."""
 
-    def __init__(self, kind: str, tmp: Path, args, mode: str = "realtime", workers: int = 1):
+    def __init__(self, kind: str, tmp: Path, args, mode: str = "realtime", workers: int = 1,
+                 engine: str = "writev"):
         self.kind, self.tmp, self.mode, self.workers = kind, tmp, mode, workers
+        self.engine = engine
         self.rtmp, self.http, self.rtsp = free_port(), free_port(), free_port()
         self.log = open(tmp / f"{kind}.log", "w")
         if kind == "xueliang":
             conf = tmp / "xueliang.toml"
             conf.write_text(
                 f'workers = {workers}\nlog_level = "warn"\n\n[limits]\nwrite_mode = "{mode}"\n'
-                f"merge_window_ms = {args.merge_window_ms}\n\n"
+                # only when not the default, so that builds without the key compare too
+                + (f'io_engine = "{engine}"\n' if engine != "writev" else "")
+                + f"merge_window_ms = {args.merge_window_ms}\n\n"
                 f'[rtmp]\nlisten = "127.0.0.1:{self.rtmp}"\n\n[http]\n'
                 f'listen = "127.0.0.1:{self.http}"\n\n[rtsp]\nlisten = "127.0.0.1:{self.rtsp}"\n'
                 "udp_rtp_port = 0\nudp_rtcp_port = 0\n\n[hls]\nenabled = false\n\n"
@@ -145,8 +149,10 @@ class Server:
         self.log.close()
 
 
-def run_point(args, server: Server, proto: str, viewers: int, tmp: Path) -> dict:
-    tag = f"{server.kind}-{proto}-{server.mode}-w{server.workers}-{viewers}"
+def run_point(args, server: Server, proto: str, viewers: int, tmp: Path,
+              receive: str = "") -> dict:
+    tag = (f"{server.kind}-{proto}{'-' + receive if receive else ''}-{server.mode}"
+           f"{engine_suffix(server.engine)}-w{server.workers}-{viewers}")
     ramp_s = viewers / args.ramp
     duration = ramp_s + args.settle + args.window + 1
     summary, jsonl = tmp / f"{tag}.json", tmp / f"{tag}.jsonl"
@@ -154,6 +160,8 @@ def run_point(args, server: Server, proto: str, viewers: int, tmp: Path) -> dict
     extra = ["--srtp", WHEP_SRTP[proto]] if proto in WHEP_SRTP else []
     if proto == "rtsp-udp":
         extra = ["--rtsp-transport", "udp"]
+    if receive == "gro":
+        extra.append("--whep-gro")
     load = subprocess.Popen([args.xl_load, "-u", server.url(proto), "-n", str(viewers),
                              "--ramp", str(args.ramp), "-d", f"{duration:.1f}", "-q",
                              "--json", str(summary), "--jsonl", str(jsonl)] + extra,
@@ -169,7 +177,7 @@ def run_point(args, server: Server, proto: str, viewers: int, tmp: Path) -> dict
     load.wait()
     win = [s for s in samples if w0 <= s[0] <= w1]
     res = {"server": server.kind, "proto": proto, "mode": server.mode, "workers": server.workers,
-           "viewers": viewers, "baseline_rss": rss0}
+           "viewers": viewers, "baseline_rss": rss0, "receive": receive, "engine": server.engine}
     try:
         res["load"] = json.loads(summary.read_text())
         ticks = [json.loads(l) for l in jsonl.read_text().splitlines() if l.strip()]
@@ -218,6 +226,11 @@ def floor_point(args, viewers: int, mbps_each: float, window_ms: int, tmp: Path)
         return None
 
 
+def engine_suffix(engine: str) -> str:
+    """Xueliang's [limits] io_engine in labels and paths; the default writev adds nothing."""
+    return "" if engine == "writev" else f"-{engine}"
+
+
 def fmt(v, spec=".3f", none="-"):
     return none if v is None else format(v, spec)
 
@@ -227,9 +240,14 @@ def spread(r: dict) -> str:
     return f" ({min(rs):.2f}–{max(rs):.2f})" if len(rs) > 1 else ""
 
 
+def proto_label(r: dict) -> str:
+    """WHEP rows name how xl-load received: one datagram per read, or GSO batches whole (GRO)."""
+    return r["proto"] + (f" ({r['receive']})" if r.get("receive") else "")
+
+
 def table(results: list[dict]) -> str:
     nginx = {r["viewers"]: r for r in results if r["server"] == "nginx" and "cpu_s_per_gbit" in r}
-    w1 = {(r["proto"], r["mode"], r["viewers"]): r for r in results
+    w1 = {(r["proto"], r["mode"], r.get("engine"), r["viewers"]): r for r in results
           if r["server"] == "xueliang" and r["workers"] == 1 and "cpu_s_per_gbit" in r}
     head = ("| server | proto | mode | workers | viewers | connected | failed | stalls | Mbit/s | "
             "CPU % | CPU-s/Gbit | ×floor | ×nginx | RSS MiB | KiB/viewer | TTFF p50/p99 ms | "
@@ -237,7 +255,7 @@ def table(results: list[dict]) -> str:
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
         if "cpu_s_per_gbit" not in r:
-            lines.append(f"| {r['server']} | {r['proto']} | {r['mode']} | {r['workers']} | "
+            lines.append(f"| {r['server']} | {proto_label(r)} | {r['mode']}{engine_suffix(r.get('engine', 'writev'))} | {r['workers']} | "
                          f"{r['viewers']} | {r.get('error', '?')} |")
             continue
         c = r["cpu_s_per_gbit"]
@@ -245,11 +263,11 @@ def table(results: list[dict]) -> str:
         ng = nginx.get(r["viewers"], {}).get("cpu_s_per_gbit") if r["server"] == "xueliang" else None
         workers = str(r["workers"])
         if r["server"] == "xueliang" and r["workers"] > 1:
-            base = w1.get((r["proto"], r["mode"], r["viewers"]))
+            base = w1.get((r["proto"], r["mode"], r.get("engine"), r["viewers"]))
             if base and base.get("cpu_s_per_gbit"):
                 workers += f" ({c / base['cpu_s_per_gbit']:.2f}× w1 CPU/Gbit)"
         lines.append(
-            f"| {r['server']} | {r['proto']} | {r['mode']} | {workers} | {r['viewers']} | "
+            f"| {r['server']} | {proto_label(r)} | {r['mode']}{engine_suffix(r.get('engine', 'writev'))} | {workers} | {r['viewers']} | "
             f"{r['connected']} | {r['failed']} | {r['stalls']} | {r['gbps'] * 1e3:.0f} | "
             f"{r['cpu_pct']:.0f} | {fmt(c)} | {fmt(c / fl if fl and c else None, '.2f')}{spread(r)} | "
             f"{fmt(c / ng if ng and c else None, '.2f')} | {r['rss'] / 2**20:.1f} | "
@@ -269,18 +287,19 @@ def publish(args, server: Server, tmp: Path) -> subprocess.Popen:
     return p
 
 
-def one_point(args, kind, mode, workers, proto, n, d: Path) -> dict:
+def one_point(args, kind, mode, workers, proto, n, d: Path, receive: str = "",
+              engine: str = "writev") -> dict:
     """Starts the server, publishes, runs the viewers; with --paired-floor then measures the
     floor at the rate the viewers got, while the machine is in the same state."""
-    server = Server(kind, d, args, mode, workers)
+    server = Server(kind, d, args, mode, workers, engine)
     pub = None
     try:
         pub = publish(args, server, d)
-        r = run_point(args, server, proto, n, d)
+        r = run_point(args, server, proto, n, d, receive)
     except RuntimeError as e:
         print(f"  {kind} {proto} {n}: {e}", flush=True)
         return {"server": kind, "proto": proto, "mode": mode, "workers": workers, "viewers": n,
-                "error": str(e)}
+                "engine": engine, "error": str(e)}
     finally:
         if pub:
             pub.terminate()
@@ -341,6 +360,14 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=1,
                     help="run each point this many times; the table shows the run with the "
                          "median ×floor and the range")
+    ap.add_argument("--whep-receive", default="datagrams",
+                    help="how xl-load's WHEP viewers receive, comma-separated to run each: "
+                         "datagrams (one per read, as a browser does: on loopback the server "
+                         "pays for cutting its GSO batches back up) or gro (UDP_GRO: a batch "
+                         "arrives whole, as behind a NIC with segmentation offload)")
+    ap.add_argument("--io-engines", default="writev",
+                    help="Xueliang [limits] io_engine values, comma-separated (writev,io_uring): "
+                         "each point runs with each, alternating within every repeat")
     ap.add_argument("--out", default="")
     args = ap.parse_args()
 
@@ -359,13 +386,17 @@ def main() -> int:
     results = []
     for kind, mode, workers, protos in plan:
         for proto in protos:
-            for n in counts:
-                runs = []
+            receives = args.whep_receive.split(",") if proto in WHEP_SRTP else [""]
+            engines = args.io_engines.split(",") if kind == "xueliang" else ["writev"]
+            for receive, n in [(rc, n) for rc in receives for n in counts]:
+                runs = {e: [] for e in engines}
                 for rep in range(max(1, args.repeat)):
-                    d = tmp / f"{kind}-{mode}-w{workers}-{proto}-{n}" / f"run{rep}"
-                    d.mkdir(parents=True, exist_ok=True)
-                    runs.append(one_point(args, kind, mode, workers, proto, n, d))
-                results.append(median_run(runs))
+                    for e in engines:
+                        d = (tmp / f"{kind}-{mode}{engine_suffix(e)}-w{workers}-{proto}{receive}-{n}"
+                             / f"run{rep}")
+                        d.mkdir(parents=True, exist_ok=True)
+                        runs[e].append(one_point(args, kind, mode, workers, proto, n, d, receive, e))
+                results += [median_run(runs[e]) for e in engines]
     if not args.paired_floor:
         # The floor at each count, at the bitrate the viewers actually got, per frame and merged.
         floors = {}

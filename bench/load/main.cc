@@ -1,8 +1,8 @@
 // xl-load: N viewers of one or many streams over RTMP, HTTP-FLV, RTSP (TCP interleaved or UDP),
 // HLS / LL-HLS and WebRTC WHEP from one thread and one epoll loop, plus optional ffmpeg camera
-// simulators. Prints a line per second and a summary; --json writes the summary, --jsonl one
-// sample per second (wall clock, cumulative bytes) so an outside sampler can line up server CPU
-// with bytes delivered.
+// simulators over RTMP or RTSP. Prints a line per second and a summary; --json writes the
+// summary, --jsonl one sample per second (wall clock, cumulative bytes) so an outside sampler can
+// line up server CPU with bytes delivered.
 #include <signal.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -48,10 +48,10 @@ int main(int argc, char** argv) {
   int viewers = 100, streams = 1, publish = 0;
   double duration = 30, ramp = 1000, publishWait = 3;
   std::string json, jsonl, publishFile, publishUrl, ffmpeg = "ffmpeg";
-  bool quiet = false, llHls = false;
+  bool quiet = false, llHls = false, whepGro = false, noRtspRtcp = false;
   double pliAfter = -1, pliInterval = 0, rembFor = 0;
   uint64_t remb = 0;
-  std::string rtspTransport = "tcp", srtp = "both";
+  std::string rtspTransport = "tcp", publishTransport = "tcp", srtp = "both";
   app.add_option("-u,--url", urls,
                  "play URL: rtmp://H:P/app/stream, http://H:P/app/stream.flv, "
                  "rtsp://H:P/app/stream, http://H:P/app/stream/index.m3u8 (HLS), "
@@ -68,12 +68,19 @@ int main(int argc, char** argv) {
   app.add_option("--publish", publish, "camera simulators: ffmpeg publishers looping a file")
       ->check(CLI::Range(0, 10000));
   app.add_option("--publish-file", publishFile, "media file the publishers loop (-c copy)");
-  app.add_option("--publish-url", publishUrl, "RTMP publish URL, \"{i}\" = publisher index");
+  app.add_option("--publish-url", publishUrl,
+                 "publish URL, \"{i}\" = publisher index: rtmp://H:P/app/cam{i} (-f flv) or "
+                 "rtsp://H:P/app/cam{i} (ANNOUNCE/RECORD)");
+  app.add_option("--publish-transport", publishTransport,
+                 "RTSP publishers' RTP: tcp (interleaved) or udp")
+      ->check(CLI::IsMember({"tcp", "udp"}));
   app.add_option("--publish-wait", publishWait, "seconds between publishers and viewers");
   app.add_option("--ffmpeg", ffmpeg, "ffmpeg binary for publishers");
   app.add_option("--rtsp-transport", rtspTransport,
                  "RTSP media transport: tcp (interleaved) or udp")
       ->check(CLI::IsMember({"tcp", "udp"}));
+  app.add_flag("--no-rtsp-rtcp", noRtspRtcp,
+               "RTSP/UDP viewers send no RTCP receiver reports (as players that never do)");
   app.add_option("--srtp", srtp,
                  "WHEP SRTP profiles offered: both (AEAD_AES_128_GCM preferred), gcm, cm "
                  "(AES_CM_128_HMAC_SHA1_80)")
@@ -90,6 +97,9 @@ int main(int argc, char** argv) {
                  "WHEP viewers send this REMB estimate (bit/s) with every receiver report");
   app.add_option("--whep-remb-for", rembFor,
                  "for this many ms after SRTP is keyed, then 100 Mbit/s (0: the whole run)");
+  app.add_flag("--whep-gro", whepGro,
+               "WHEP viewers set UDP_GRO: a server's GSO batch arrives whole and is split here "
+               "(on loopback the server is then not billed for cutting it into datagrams)");
   app.add_flag("-q,--quiet", quiet, "no per-second lines");
   CLI11_PARSE(app, argc, argv);
 
@@ -121,7 +131,7 @@ int main(int argc, char** argv) {
 
   std::unique_ptr<PublisherSet> pubs;
   if (publish > 0) {
-    pubs = std::make_unique<PublisherSet>(publishFile, publishUrl, ffmpeg);
+    pubs = std::make_unique<PublisherSet>(publishFile, publishUrl, ffmpeg, publishTransport);
     for (int i = 0; i < publish; ++i) {
       std::string err = pubs->start(i);
       if (!err.empty()) {
@@ -146,6 +156,7 @@ int main(int argc, char** argv) {
     whep.pliIntervalMs = pliInterval;
     whep.rembBps = remb;
     whep.rembForMs = rembFor;
+    whep.gro = whepGro;
     std::string err = makeWhepClientConfig(srtp, whep);
     if (!err.empty()) {
       std::fprintf(stderr, "whep: %s\n", err.c_str());
@@ -169,7 +180,7 @@ int main(int argc, char** argv) {
     else if (t.scheme == "http")
       vs.push_back(makeFlvViewer(loop, stats, t));
     else if (rtspTransport == "udp")
-      vs.push_back(makeRtspUdpViewer(loop, stats, t));
+      vs.push_back(makeRtspUdpViewer(loop, stats, t, !noRtspRtcp));
     else
       vs.push_back(makeRtspViewer(loop, stats, t));
   }
@@ -199,7 +210,7 @@ int main(int argc, char** argv) {
       nextTick += 1000;
       for (size_t i = 0; i < launched; ++i) vs[i]->checkStall(now);
       reporter.tick(now, start, quiet);
-      if (pubs) pubs->reap();
+      if (pubs) stats.publisherRestarts += static_cast<uint64_t>(pubs->reap());
     }
   }
   double elapsed = (monoMs() - start) / 1e3;
@@ -213,6 +224,12 @@ int main(int argc, char** argv) {
     loop.poll(20);
   }
   vs.clear();  // unanswered goodbyes are counted as failed
+  if (pubs) {
+    stats.publishers = static_cast<uint64_t>(publish);
+    stats.publisherCpuS = pubs->cpuSeconds();
+    std::fprintf(stderr, "publishers CPU: %.2f s (user+sys) for %d publisher(s)\n",
+                 stats.publisherCpuS, publish);
+  }
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   stats.loadCpuS = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
@@ -226,13 +243,17 @@ int main(int argc, char** argv) {
                           {"duration", duration},
                           {"ramp", ramp},
                           {"publish", publish},
+                          {"publish_url", publishUrl},
+                          {"publish_transport", publishTransport},
                           {"rtsp_transport", rtspTransport},
+                          {"rtsp_rtcp", !noRtspRtcp},
                           {"srtp", srtp},
                           {"ll_hls", llHls},
                           {"whep_pli_after", pliAfter},
                           {"whep_pli_interval", pliInterval},
                           {"whep_remb", remb},
-                          {"whep_remb_for", rembFor}};
+                          {"whep_remb_for", rembFor},
+                          {"whep_gro", whepGro}};
     if (!reporter.writeSummary(json, elapsed, cfg.dump())) {
       std::fprintf(stderr, "cannot write %s\n", json.c_str());
       return 1;

@@ -1,6 +1,8 @@
-// Camera simulators: `ffmpeg -re -stream_loop -1 -i FILE -c copy -f flv URL` processes, one per
-// publisher. Copying (no transcoding) keeps each publisher nearly free, so the CPU measured is
-// the server's. The processes are killed (SIGTERM, then SIGKILL) when the set is destroyed.
+// Camera simulators: one ffmpeg process per publisher looping a file with `-re -stream_loop -1
+// -c copy`, pushing over RTMP (`-f flv`) or RTSP ANNOUNCE/RECORD (`-f rtsp`, RTP interleaved on
+// the TCP connection or over UDP), chosen by the URL's scheme. Copying (no transcoding) keeps
+// each publisher cheap, so the CPU measured is the server's; cpuSeconds() says what they cost.
+// The processes are killed (SIGTERM, then SIGKILL) when the set is destroyed.
 #pragma once
 
 #include <sys/types.h>
@@ -12,8 +14,10 @@ namespace xlload {
 
 class PublisherSet {
  public:
-  // `urlPattern` may contain "{i}", replaced by the publisher index (0-based).
-  PublisherSet(std::string file, std::string urlPattern, std::string ffmpeg = "ffmpeg");
+  // `urlPattern` (rtmp://… or rtsp://…) may contain "{i}", replaced by the publisher index
+  // (0-based); `rtspTransport` is "tcp" or "udp".
+  PublisherSet(std::string file, std::string urlPattern, std::string ffmpeg = "ffmpeg",
+               std::string rtspTransport = "tcp");
   ~PublisherSet();
   PublisherSet(const PublisherSet&) = delete;
   PublisherSet& operator=(const PublisherSet&) = delete;
@@ -23,11 +27,15 @@ class PublisherSet {
   // Restarts publishers that exited; returns how many had exited.
   int reap();
   size_t size() const { return pids_.size(); }
+  // User+sys CPU of every publisher so far: running ones from /proc, exited ones from wait4.
+  double cpuSeconds() const;
 
  private:
-  std::string file_, pattern_, ffmpeg_;
+  std::string spawn(int i, pid_t& pid);
+  std::string file_, pattern_, ffmpeg_, rtspTransport_;
   std::vector<pid_t> pids_;
   std::vector<int> index_;
+  double exitedCpuS_ = 0;
 };
 
 std::string expandIndex(const std::string& pattern, int i);

@@ -20,6 +20,7 @@ bool parseRtp(const uint8_t* p, size_t n, RtpView& out) {
   out.payloadType = p[1] & 0x7f;
   out.marker = (p[1] & 0x80) != 0;
   out.seq = static_cast<uint16_t>(p[2] << 8 | p[3]);
+  out.timestamp = uint32_t(p[4]) << 24 | uint32_t(p[5]) << 16 | uint32_t(p[6]) << 8 | p[7];
   out.ssrc = uint32_t(p[8]) << 24 | uint32_t(p[9]) << 16 | uint32_t(p[10]) << 8 | p[11];
   out.payload = p + off;
   out.payloadLen = end - off;

@@ -13,6 +13,7 @@ struct RtpView {
   uint8_t payloadType = 0;
   bool marker = false;
   uint16_t seq = 0;
+  uint32_t timestamp = 0;
   uint32_t ssrc = 0;
   const uint8_t* payload = nullptr;
   size_t payloadLen = 0;

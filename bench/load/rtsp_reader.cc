@@ -103,6 +103,28 @@ size_t RtspReader::frameBytes(const uint8_t* p, size_t n) {
   return used;
 }
 
+bool rtspTransportPorts(const std::string& transport, const std::string& key, int ports[2]) {
+  const std::string t = lowerCopy(transport), k = lowerCopy(key) + "=";
+  // The key starts the value or follows a ';' (client_port must not match "xclient_port").
+  size_t p = 0;
+  while ((p = t.find(k, p)) != std::string::npos && p != 0 && t[p - 1] != ';' && t[p - 1] != ' ')
+    p += k.size();
+  if (p == std::string::npos) return false;
+  const char* s = t.c_str() + p + k.size();
+  auto number = [](const char*& c) {
+    long v = 0;
+    int digits = 0;
+    for (; *c >= '0' && *c <= '9' && digits < 6; ++c, ++digits) v = v * 10 + (*c - '0');
+    return digits == 0 || v < 1 || v > 65535 ? -1L : v;
+  };
+  long rtp = number(s), rtcp = rtp + 1;
+  if (*s == '-') rtcp = number(++s);
+  if (rtp < 0 || rtcp < 1 || rtcp > 65535 || (*s != '\0' && *s != ';')) return false;
+  ports[0] = static_cast<int>(rtp);
+  ports[1] = static_cast<int>(rtcp);
+  return true;
+}
+
 std::vector<RtspTrack> parseRtspTracks(const std::string& sdp) {
   std::vector<RtspTrack> tracks;
   size_t pos = 0;
@@ -121,6 +143,11 @@ std::vector<RtspTrack> parseRtspTracks(const std::string& sdp) {
       std::string l = lowerCopy(line);
       tracks.back().h265 =
           l.find("h265") != std::string::npos || l.find("hevc") != std::string::npos;
+      // "a=rtpmap:PT ENCODING/CLOCK[/CHANNELS]" (RFC 4566 §6): the clock for jitter.
+      if (size_t slash = l.find('/'); slash != std::string::npos) {
+        unsigned long rate = std::strtoul(l.c_str() + slash + 1, nullptr, 10);
+        if (rate <= 1000000) tracks.back().clockRate = static_cast<uint32_t>(rate);
+      }
     }
   }
   return tracks;

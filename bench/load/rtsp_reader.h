@@ -46,10 +46,15 @@ class RtspReader {
 // Value of header `name` (case-insensitive, without the colon) in a response head, or "".
 std::string rtspHeader(const std::string& head, const std::string& name);
 
+// The port pair of `key` ("server_port", "client_port") in a Transport header value (RFC 2326
+// §12.39: "key=RTP-RTCP", or "key=RTP" meaning RTCP on RTP + 1); false when absent or not ports.
+bool rtspTransportPorts(const std::string& transport, const std::string& key, int ports[2]);
+
 struct RtspTrack {
   std::string control;
   bool video = false;
   bool h265 = false;
+  uint32_t clockRate = 0;  // from a=rtpmap (0: none given)
 };
 std::vector<RtspTrack> parseRtspTracks(const std::string& sdp);
 

@@ -1,19 +1,23 @@
 // RTSP player over TCP interleaved (RFC 2326 §10.12): DESCRIBE, SETUP per track, PLAY, then
 // "$ channel length" frames. RTP (RFC 3550 §5.1) of the video track is peeked for IDR / IRAP NAL
 // units: H.264 (RFC 6184 §5.6-5.8) and H.265 (RFC 7798 §4.4). With UDP transport (§12.39
-// client_port) each track gets a bound RTP/RTCP socket pair and an OPTIONS request every 20 s
-// keeps the session alive.
+// client_port) each track gets a bound RTP/RTCP socket pair, an OPTIONS request every 20 s
+// keeps the session alive, and each track sends RTCP receiver reports about once a second from
+// its RTCP socket to the server's (server_port), answering the server's sender reports
+// (rtsp_rtcp.h).
 #include <arpa/inet.h>
 #include <errno.h>
 #include <sys/socket.h>
 
 #include <cstring>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "rtp_media.h"
 #include "rtsp_reader.h"
+#include "rtsp_rtcp.h"
 #include "viewer.h"
 
 namespace xlload {
@@ -41,13 +45,29 @@ UdpScratch gUdp;
 
 class RtspViewer final : public Viewer, public RtspReader::Sink {
  public:
-  RtspViewer(Loop& loop, Stats& stats, const Target& t, bool udp)
-      : Viewer(loop, stats, t), udp_(udp), reader_(*this) {}
+  RtspViewer(Loop& loop, Stats& stats, const Target& t, bool udp, bool receiverReports)
+      : Viewer(loop, stats, t),
+        udp_(udp),
+        receiverReports_(receiverReports),
+        reader_(*this),
+        rng_(static_cast<uint32_t>(reinterpret_cast<uintptr_t>(this) ^ uint64_t(monoMs() * 1e3))) {}
   ~RtspViewer() override { onEnd(); }
 
   void tick(double nowMs) override {
-    if (udp_ && step_ == "PLAY" && nowMs - lastRequestMs_ >= kKeepAliveMs)
-      request("OPTIONS", base_, "");
+    if (!udp_ || step_ != "PLAY" || done()) return;
+    if (nowMs - lastRequestMs_ >= kKeepAliveMs) request("OPTIONS", base_, "");
+    for (Track& t : tracks_) {
+      if (!t.rtcp || !receiverReports_) continue;
+      uint8_t pkt[RtspRtcpTrack::kMaxReport];
+      const size_t n = t.rtcp->reportIfDue(pkt, nowMs, random());
+      if (n == 0) continue;
+      // A full socket buffer loses a report, as UDP would: the next one follows within 1.5 s.
+      if (::sendto(t.rtcpPort->fd, pkt, n, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&t.server),
+                   sizeof t.server) != static_cast<ssize_t>(n))
+        continue;
+      ++stats_.rtspReceiverReports;
+      if (t.rtcp->reportedSenderReport()) ++stats_.rtspReportsWithLsr;
+    }
   }
 
  private:
@@ -71,7 +91,11 @@ class RtspViewer final : public Viewer, public RtspReader::Sink {
   };
   struct Track : RtspTrack {
     std::unique_ptr<UdpPort> rtpPort, rtcpPort;
+    std::unique_ptr<RtspRtcpTrack> rtcp;  // once SETUP named the server's RTCP port
+    sockaddr_in server{};                 // that port
   };
+
+  double random() { return std::uniform_real_distribution<double>(0, 1)(rng_); }
 
   void onEnd() override {
     for (Track& t : tracks_) {
@@ -120,9 +144,18 @@ class RtspViewer final : public Viewer, public RtspReader::Sink {
       for (int i = 0; i < n; ++i) {
         size_t len = gUdp.msgs[i].msg_len;
         stats_.bytes += len;
+        RtspRtcpTrack* rtcp = port.track->rtcp.get();
+        if (!port.rtp) {
+          if (!rtcp) continue;
+          const RtspRtcpTrack::Rtcp kind = rtcp->onRtcp(gUdp.bufs[i], len, t);
+          stats_.rtspSenderReports += kind == RtspRtcpTrack::Rtcp::kSenderReport;
+          stats_.rtspRtcpMalformed += kind == RtspRtcpTrack::Rtcp::kMalformed;
+          continue;
+        }
         RtpView v;
-        if (!port.rtp || !parseRtp(gUdp.bufs[i], len, v)) continue;  // RTCP: bytes only
+        if (!parseRtp(gUdp.bufs[i], len, v)) continue;
         ++stats_.rtpPackets;
+        if (rtcp) rtcp->onRtp(v, t);
         media(t);
         if (!port.track->video) continue;
         if (v.marker) ++stats_.videoFrames;
@@ -191,6 +224,7 @@ class RtspViewer final : public Viewer, public RtspReader::Sink {
         session_ = rtspHeader(head, "session");
         session_ = session_.substr(0, session_.find(';'));
       }
+      if (udp_) startRtcp(tracks_[setupIndex_ - 1], rtspHeader(head, "transport"));
       if (setupIndex_ < tracks_.size()) {
         setupNext();
       } else {
@@ -201,6 +235,15 @@ class RtspViewer final : public Viewer, public RtspReader::Sink {
       playing();
     }
     return !done();
+  }
+
+  // The server's RTCP port comes from the SETUP answer; without one the track stays silent.
+  void startRtcp(Track& t, const std::string& transport) {
+    int ports[2];
+    if (!rtspTransportPorts(transport, "server_port", ports)) return;
+    t.server = target_.addr;
+    t.server.sin_port = htons(static_cast<uint16_t>(ports[1]));
+    t.rtcp = std::make_unique<RtspRtcpTrack>(static_cast<uint32_t>(rng_()), t.clockRate, random());
   }
 
   void setupNext() {
@@ -227,7 +270,7 @@ class RtspViewer final : public Viewer, public RtspReader::Sink {
                 std::to_string(ch + 1) + "\r\n");
   }
 
-  const bool udp_;
+  const bool udp_, receiverReports_;
   double lastRequestMs_ = 0;
   int cseq_ = 0;
   std::string step_ = "DESCRIBE";
@@ -239,16 +282,18 @@ class RtspViewer final : public Viewer, public RtspReader::Sink {
   double now_ = 0;
   bool isVideo_ = false, h265_ = false;
   size_t frameLen_ = 0;
+  std::minstd_rand rng_;  // report intervals and our SSRC
 };
 
 }  // namespace
 
 std::unique_ptr<Viewer> makeRtspViewer(Loop& loop, Stats& stats, const Target& t) {
-  return std::make_unique<RtspViewer>(loop, stats, t, false);
+  return std::make_unique<RtspViewer>(loop, stats, t, false, false);
 }
 
-std::unique_ptr<Viewer> makeRtspUdpViewer(Loop& loop, Stats& stats, const Target& t) {
-  return std::make_unique<RtspViewer>(loop, stats, t, true);
+std::unique_ptr<Viewer> makeRtspUdpViewer(Loop& loop, Stats& stats, const Target& t,
+                                          bool receiverReports) {
+  return std::make_unique<RtspViewer>(loop, stats, t, true, receiverReports);
 }
 
 }  // namespace xlload

@@ -126,7 +126,21 @@ bool Reporter::writeSummary(const std::string& path, double elapsedS,
                          {"gops", w.gops},
                          {"remb_low_until_ms", w.rembLowUntilMs}});
     j["whep_viewers"] = viewers;
+    const Stats::WhepHandshake& h = s_.whepHandshake;
+    j["whep_handshake"] = {{"send_errors", h.sendErrors},
+                           {"dtls_timer_resends", h.dtlsTimerResends},
+                           {"dtls_repeats", h.dtlsRepeats},
+                           {"dtls_answered_resends", h.dtlsAnsweredResends},
+                           {"dtls_unsent_resends", h.dtlsUnsentResends}};
   }
+  if (s_.rtspReceiverReports || s_.rtspSenderReports || s_.rtspRtcpMalformed)
+    j["rtsp_rtcp"] = {{"receiver_reports_sent", s_.rtspReceiverReports},
+                      {"reports_with_lsr", s_.rtspReportsWithLsr},
+                      {"sender_reports_received", s_.rtspSenderReports},
+                      {"malformed", s_.rtspRtcpMalformed}};
+  if (s_.publishers)
+    j["publishers"] = {
+        {"count", s_.publishers}, {"restarts", s_.publisherRestarts}, {"cpu_s", s_.publisherCpuS}};
   j["fail_reasons"] = s_.failReasons;
   std::FILE* f = std::fopen(path.c_str(), "w");
   if (!f) return false;

@@ -38,8 +38,22 @@ struct Stats {
     std::vector<std::pair<double, uint64_t>> gops;
     double rembLowUntilMs = 0;  // when it raised its REMB (0: never sent a low one)
   };
+  // WHEP handshakes: datagrams send() refused (full buffer, ENOBUFS, a queued ICMP error), our
+  // DTLS flights resent on timeout, repeats of the server's flight (ours was lost) and our
+  // flight resent at once for them or after a refused send.
+  struct WhepHandshake {
+    uint64_t sendErrors = 0, dtlsTimerResends = 0, dtlsRepeats = 0, dtlsAnsweredResends = 0;
+    uint64_t dtlsUnsentResends = 0;
+  } whepHandshake;
   static constexpr size_t kMaxWhepReports = 32;
   std::vector<WhepReport> whepReports;
+  // RTSP/UDP viewers' RTCP: compound receiver reports sent, those answering a sender report
+  // (LSR set), the server's sender reports received and malformed RTCP datagrams.
+  uint64_t rtspReceiverReports = 0, rtspReportsWithLsr = 0, rtspSenderReports = 0;
+  uint64_t rtspRtcpMalformed = 0;
+  // Camera simulators: publishers started, restarted after exiting, their CPU (user+sys).
+  uint64_t publishers = 0, publisherRestarts = 0;
+  double publisherCpuS = 0;
   double loadCpuS = 0;  // xl-load's own user+sys CPU over the run (is the generator the limit?)
 
   void fail(const std::string& reason, bool hadMedia);

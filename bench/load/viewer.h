@@ -101,8 +101,10 @@ std::unique_ptr<Viewer> makeRtspViewer(Loop& loop, Stats& stats, const Target& t
 std::unique_ptr<Viewer> makeHlsViewer(Loop& loop, Stats& stats, const Target& t);
 // LL-HLS: partial segments with blocking reload (_HLS_msn/_HLS_part); whole segments otherwise.
 std::unique_ptr<Viewer> makeLlHlsViewer(Loop& loop, Stats& stats, const Target& t);
-// RTSP with RTP/RTCP over UDP (SETUP with client_port; one socket pair per track).
-std::unique_ptr<Viewer> makeRtspUdpViewer(Loop& loop, Stats& stats, const Target& t);
+// RTSP with RTP/RTCP over UDP (SETUP with client_port; one socket pair per track), sending RTCP
+// receiver reports unless `receiverReports` is false.
+std::unique_ptr<Viewer> makeRtspUdpViewer(Loop& loop, Stats& stats, const Target& t,
+                                          bool receiverReports = true);
 
 // WHEP options shared by every WHEP viewer of a run.
 struct WhepClientConfig;

@@ -21,6 +21,8 @@ struct WhepClientConfig {
   uint64_t rembBps = 0;
   double rembForMs = 0;
   static constexpr uint64_t kRembHighBps = 100'000'000;
+  // UDP_GRO on the viewers' sockets (udp_gro.h): a GSO batch arrives as one buffer.
+  bool gro = false;
 };
 
 // `srtp`: "both" (AEAD_AES_128_GCM preferred), "gcm" or "cm" (AES_CM_128_HMAC_SHA1_80 only).

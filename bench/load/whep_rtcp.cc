@@ -127,4 +127,18 @@ size_t writeRemb(uint8_t* out, uint32_t senderSsrc, uint64_t bps, uint32_t media
   return 24;
 }
 
+size_t writeSdesCname(uint8_t* out, uint32_t ssrc, std::string_view cname) {
+  const size_t text = std::min<size_t>(cname.size(), 255);
+  // SSRC, CNAME type and length, the text, then at least one zero octet ending the item list.
+  const size_t chunk = (4 + 2 + text + 1 + 3) / 4 * 4;
+  const size_t len = 4 + chunk;
+  header(out, 1, 202, len);
+  put32(out + 4, ssrc);
+  out[8] = 1;  // CNAME
+  out[9] = uint8_t(text);
+  std::copy_n(cname.data(), text, out + 10);
+  std::fill(out + 10 + text, out + len, uint8_t(0));
+  return len;
+}
+
 }  // namespace xlload

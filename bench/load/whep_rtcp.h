@@ -1,12 +1,14 @@
 // RTCP as xl-load's WHEP viewers speak it: per-SSRC reception statistics (RFC 3550 §6.4.1 and
 // Appendix A.3, A.8: extended highest sequence number, cumulative and fractional loss,
 // interarrival jitter), the last sender report heard (for LSR/DLSR), and the packets a real
-// receiver sends: receiver reports, PLI (RFC 4585 §6.3.1) and REMB
-// (draft-alvestrand-rmcat-remb-03). Everything read comes from the network: bounds-checked.
+// receiver sends: receiver reports, SDES CNAME, PLI (RFC 4585 §6.3.1) and REMB
+// (draft-alvestrand-rmcat-remb-03). RTSP/UDP viewers use the same (rtsp_rtcp.h). Everything read
+// comes from the network: bounds-checked.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 namespace xlload {
 
@@ -47,6 +49,9 @@ bool forEachSenderReport(const uint8_t* p, size_t n, Fn&& fn);
 size_t writeReceiverReportHeader(uint8_t* out, uint32_t senderSsrc, int blocks);
 size_t writePli(uint8_t* out, uint32_t senderSsrc, uint32_t mediaSsrc);
 size_t writeRemb(uint8_t* out, uint32_t senderSsrc, uint64_t bps, uint32_t mediaSsrc);
+// SDES with one chunk holding a CNAME item (RFC 3550 §6.5.1), padded to 32 bits: the item every
+// compound packet carries (§6.1). Returns 4 + 4 * ceil((7 + cname.size()) / 4) bytes.
+size_t writeSdesCname(uint8_t* out, uint32_t ssrc, std::string_view cname);
 
 inline uint32_t rtcpBe32(const uint8_t* p) {
   return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];

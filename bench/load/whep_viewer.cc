@@ -12,10 +12,12 @@
 #include <openssl/rand.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
 #include "rtp_media.h"
+#include "udp_gro.h"
 #include "viewer.h"
 #include "webrtc/dtls.h"
 #include "webrtc/srtp.h"
@@ -49,7 +51,9 @@ namespace {
 
 constexpr int kBatch = 32;
 constexpr size_t kDatagram = 2048;
-constexpr double kIceRetryMs = 300;
+// Binding request retransmissions (RFC 8489 §6.2.1): the interval doubles from 300 ms up to 2 s,
+// so a saturated server is not asked the same check ever faster than it answers.
+constexpr double kIceRetryMs = 300, kIceRetryMaxMs = 2000;
 constexpr double kReportIntervalMs = 1000;  // RFC 3550 §6.2 allows less; browsers send ~1/s
 constexpr uint32_t kOurSsrc = 0x786c6c64;   // sender SSRC of our RTCP (we send no media)
 
@@ -132,6 +136,7 @@ struct RecvScratch {
   }
 };
 RecvScratch gRecv;
+GroReceiver gGro;  // --whep-gro: the same, a GSO batch per buffer
 
 std::string randomToken(size_t n) {
   static const char kChars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -161,10 +166,18 @@ class WhepViewer final : public Viewer {
 
   void tick(double nowMs) override {
     if (udpFd_ < 0) return;
-    if (step_ == "ice" && nowMs - lastBindingMs_ >= kIceRetryMs) {
+    if (step_ == "ice" && nowMs - lastBindingMs_ >= iceRetryMs_) {
       sendBinding(nowMs);
+      iceRetryMs_ = std::min(iceRetryMs_ * 2, kIceRetryMaxMs);
     } else if (step_ == "dtls") {
-      dtls_->onTimer();
+      // Consent (RFC 7675) runs through the handshake too: a slow one must not outlive it.
+      if (nowMs - lastBindingMs_ >= cfg_.consentIntervalMs) sendBinding(nowMs);
+      xl::Status s = dtls_->onTimer();
+      countDtls();
+      if (!s) return fail("whep " + s.message());
+      // A refused send is retried on the next pass, not after the DTLS timer's second.
+      if (dtlsUnsent_ && dtls_->resendFlight()) ++stats_.whepHandshake.dtlsUnsentResends;
+      dtlsUnsent_ = false;
     } else if (step_ == "srtp") {
       if (nowMs - lastBindingMs_ >= cfg_.consentIntervalMs) sendBinding(nowMs);
       feedback(nowMs);
@@ -243,6 +256,8 @@ class WhepViewer final : public Viewer {
     if (udpFd_ < 0) return fail(std::string("whep: socket: ") + std::strerror(errno));
     int buf = 1 << 20;  // a joining GOP arrives paced but fast: room for ~700 packets
     setsockopt(udpFd_, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+    if (cfg_.gro && !enableUdpGro(udpFd_))
+      return fail(std::string("whep: UDP_GRO: ") + std::strerror(errno));
     if (::connect(udpFd_, reinterpret_cast<const sockaddr*>(&answer_.candidate),
                   sizeof answer_.candidate) != 0)
       return fail(std::string("whep: connect udp: ") + std::strerror(errno));
@@ -332,10 +347,30 @@ class WhepViewer final : public Viewer {
         .attribute(kAttrUseCandidate, std::string_view())
         .integrity(answer_.pwd)
         .fingerprint();
-    ::send(udpFd_, w.bytes().data(), w.bytes().size(), 0);
+    sendUdp(w.bytes().data(), w.bytes().size());  // a lost check is retried by tick()
+  }
+
+  // One datagram to the server; false (counted) when send() refused it: a full socket buffer
+  // (EAGAIN, ENOBUFS) or an ICMP error queued on the connected socket (ECONNREFUSED).
+  bool sendUdp(const void* p, size_t n) {
+    if (udpFd_ >= 0 && ::send(udpFd_, p, n, 0) == static_cast<ssize_t>(n)) return true;
+    ++stats_.whepHandshake.sendErrors;
+    return false;
+  }
+
+  // What the DTLS client did about lost flights since the last call, into the run's totals.
+  void countDtls() {
+    if (!dtls_) return;
+    const xl::webrtc::DtlsEvents& e = dtls_->events();
+    Stats::WhepHandshake& h = stats_.whepHandshake;
+    h.dtlsTimerResends += e.timerResends - dtlsCounted_.timerResends;
+    h.dtlsRepeats += e.repeatsIn - dtlsCounted_.repeatsIn;
+    h.dtlsAnsweredResends += e.answeredResends - dtlsCounted_.answeredResends;
+    dtlsCounted_ = e;
   }
 
   void onUdp() {
+    if (cfg_.gro) return onUdpGro();
     while (udpFd_ >= 0) {
       int n = recvmmsg(udpFd_, gRecv.msgs, kBatch, MSG_DONTWAIT, nullptr);
       if (n <= 0) {
@@ -346,6 +381,22 @@ class WhepViewer final : public Viewer {
       double t = now();
       for (int i = 0; i < n && udpFd_ >= 0; ++i) datagram(gRecv.bufs[i], gRecv.msgs[i].msg_len, t);
       if (n < kBatch) return;
+    }
+  }
+
+  void onUdpGro() {
+    while (udpFd_ >= 0) {
+      int n = gGro.receive(udpFd_);
+      if (n <= 0) {
+        if (n < 0 && errno != EINTR) fail(std::string("whep: recv: ") + std::strerror(errno));
+        return;
+      }
+      double t = now();
+      for (int i = 0; i < n && udpFd_ >= 0; ++i)
+        gGro.forEachDatagram(i, [&](uint8_t* p, size_t len) {
+          if (udpFd_ >= 0) datagram(p, len, t);
+        });
+      if (n < GroReceiver::kMessages) return;
     }
   }
 
@@ -366,7 +417,7 @@ class WhepViewer final : public Viewer {
     if (step_ != "ice") return;  // a consent check answered
     step_ = "dtls";
     dtls_ = std::make_unique<DtlsTransport>(cfg_.identity, [this](std::span<const uint8_t> d) {
-      if (udpFd_ >= 0) ::send(udpFd_, d.data(), d.size(), 0);
+      if (!sendUdp(d.data(), d.size())) dtlsUnsent_ = true;
     });
     if (xl::Status s = dtls_->connect(); !s) fail(s.message());
   }
@@ -374,7 +425,9 @@ class WhepViewer final : public Viewer {
   void dtls(const uint8_t* p, size_t n) {
     if (!dtls_) return;
     ++dtlsIn_;
-    if (xl::Status s = dtls_->feed(std::span<const uint8_t>(p, n)); !s) return fail(s.message());
+    xl::Status s = dtls_->feed(std::span<const uint8_t>(p, n));
+    countDtls();
+    if (!s) return fail(s.message());
     if (!dtls_->connected() || srtp_) return;
     // RFC 8122 §5: the server's certificate must be the one its answer named.
     if (dtls_->peerFingerprint() != answer_.fingerprint)
@@ -466,7 +519,10 @@ class WhepViewer final : public Viewer {
   bool haveTxid_ = false;
   uint64_t tieBreaker_ = 0x786c2d6c6f6164ull;
   double lastBindingMs_ = 0;
-  int dtlsIn_ = 0;  // DTLS datagrams from the server, for failure reports
+  double iceRetryMs_ = kIceRetryMs;
+  int dtlsIn_ = 0;                      // DTLS datagrams from the server, for failure reports
+  bool dtlsUnsent_ = false;             // a datagram of our flight was refused by send()
+  xl::webrtc::DtlsEvents dtlsCounted_;  // dtls_->events() as far as the stats have them
   std::unique_ptr<xl::webrtc::DtlsTransport> dtls_;
   std::unique_ptr<xl::webrtc::SrtpSession> srtp_;
   std::unique_ptr<xl::webrtc::SrtpSession> srtcpOut_;  // our receiver reports and feedback

@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 
@@ -13,6 +14,8 @@ namespace {
 
 // DTLS records we send stay under this size: IPv6 + UDP headers and TURN-free paths.
 constexpr long kMtu = 1200;
+// Repeated peer flights answered at once, per association; OpenSSL's timer goes on after that.
+constexpr uint64_t kMaxAnsweredResends = 12;
 constexpr const char* kSrtpProfiles = "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80";
 
 std::string sslError(const char* what) {
@@ -29,10 +32,10 @@ std::string sslError(const char* what) {
   return s;
 }
 
-// The write side of a transport: every BIO_write is one datagram handed to SendFn.
+// The write side of a transport: every BIO_write is one datagram, handed to the transport.
 int bioWrite(BIO* b, const char* data, int len) {
-  auto* t = static_cast<DtlsTransport::SendFn*>(BIO_get_data(b));
-  if (t && *t) (*t)(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data), len));
+  if (auto* t = static_cast<DtlsTransport*>(BIO_get_data(b)))
+    t->onBioWrite(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data), len));
   return len;
 }
 
@@ -88,9 +91,41 @@ std::string sha256Fingerprint(X509* cert) {
   return s;
 }
 
-Result<std::shared_ptr<const DtlsIdentity>> DtlsIdentity::generate(bool server) {
+std::string DtlsCounters::metricsText() const {
+  struct Row {
+    const char* name;
+    const char* help;
+    const std::atomic<uint64_t>& value;
+  };
+  const Row rows[] = {
+      {"handshakes", "DTLS handshakes completed (SRTP keyed).", handshakes},
+      {"timer_resends", "DTLS flights resent when the retransmission timer ran out.", timerResends},
+      {"repeated_flights", "Repeats of a peer's DTLS flight that had been answered (ours lost).",
+       repeatsIn},
+      {"answered_resends", "DTLS flights resent at once for a repeated peer flight.",
+       answeredResends},
+      {"unsent_datagrams", "DTLS datagrams a full socket did not take.", unsent},
+      {"unsent_resends", "DTLS flights resent on the next tick because a datagram was not sent.",
+       unsentResends},
+      {"slow_handshakes", "Checked peers without SRTP keys 5 s after the offer.", slow},
+      {"handshake_timeouts", "DTLS handshakes that gave up after every retransmission.", timeouts},
+      {"handshake_failures", "DTLS handshakes that failed (alert, bad record, wrong certificate).",
+       failures},
+  };
+  std::string out;
+  for (const Row& r : rows) {
+    std::string name = std::string("xueliang_webrtc_dtls_") + r.name + "_total";
+    out += "# HELP " + name + " " + r.help + "\n# TYPE " + name + " counter\n" + name + " " +
+           std::to_string(r.value.load(std::memory_order_relaxed)) + "\n";
+  }
+  return out;
+}
+
+Result<std::shared_ptr<const DtlsIdentity>> DtlsIdentity::generate(
+    bool server, std::shared_ptr<DtlsCounters> counters) {
   auto id = std::make_shared<DtlsIdentity>();
   id->server_ = server;
+  id->counters_ = std::move(counters);
   id->key_.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
   if (!id->key_) return Status::error(sslError("P-256 key generation failed"));
   id->cert_.reset(X509_new());
@@ -132,10 +167,12 @@ DtlsTransport::DtlsTransport(std::shared_ptr<const DtlsIdentity> identity, SendF
   in_ = BIO_new(BIO_s_mem());
   BIO_set_mem_eof_return(in_, -1);  // empty input means "retry", not EOF
   BIO* out = BIO_new(writeMethod());
-  BIO_set_data(out, &send_);
+  BIO_set_data(out, this);
   SSL_set_bio(ssl_.get(), in_, out);
   SSL_set_mtu(ssl_.get(), kMtu);
   DTLS_set_link_mtu(ssl_.get(), kMtu);
+  SSL_set_app_data(ssl_.get(), this);
+  DTLS_set_timer_cb(ssl_.get(), &DtlsTransport::timerCallback);
   if (identity_->server())
     SSL_set_accept_state(ssl_.get());
   else
@@ -145,7 +182,57 @@ DtlsTransport::DtlsTransport(std::shared_ptr<const DtlsIdentity> identity, SendF
 DtlsTransport::~DtlsTransport() = default;
 
 Status DtlsTransport::connect() {
+  newFlight_ = true;
   return advance();
+}
+
+unsigned DtlsTransport::timerCallback(SSL* ssl, unsigned timerUs) {
+  auto* t = static_cast<DtlsTransport*>(SSL_get_app_data(ssl));
+  // 0: the timer starts for a new flight. Else it ran out: double it, up to RFC 6347's 60 s.
+  if (timerUs == 0) return t ? t->initialTimeoutUs_ : 1000000;
+  return std::min(timerUs * 2, 60000000u);
+}
+
+void DtlsTransport::setInitialTimeoutMs(unsigned ms) {
+  initialTimeoutUs_ = std::max(1u, ms) * 1000;
+}
+
+void DtlsTransport::onBioWrite(std::span<const uint8_t> d) {
+  ++writes_;
+  if (!connected_) {
+    // Handshake records: the flight to resend when the peer repeats its own.
+    if (newFlight_) {
+      flight_.clear();
+      answeredSeq_ = nextPeerSeq_ - 1;
+    }
+    newFlight_ = false;
+    flight_.emplace_back(d.begin(), d.end());
+  }
+  if (send_) send_(d);
+}
+
+bool DtlsTransport::resendFlight() {
+  if (connected_ || closed_ || flight_.empty()) return false;
+  for (const auto& d : flight_)
+    if (send_) send_(std::span<const uint8_t>(d));
+  return true;
+}
+
+int highestHandshakeSeq(std::span<const uint8_t> d) {
+  // RFC 6347 §4.1: type(1) version(2) epoch(2) sequence_number(6) length(2), then the fragment;
+  // §4.2.2: a handshake fragment starts msg_type(1) length(3) message_seq(2).
+  constexpr size_t kRecordHeader = 13;
+  int highest = -1;
+  size_t at = 0;
+  while (d.size() - at >= kRecordHeader) {
+    const uint8_t* r = d.data() + at;
+    const size_t len = size_t(r[11]) << 8 | r[12];
+    if (len > d.size() - at - kRecordHeader) break;
+    const bool clear = r[3] == 0 && r[4] == 0;  // epoch 0: not encrypted
+    if (r[0] == 22 && clear && len >= 6) highest = std::max(highest, int(r[17]) << 8 | r[18]);
+    at += kRecordHeader + len;
+  }
+  return highest;
 }
 
 Status DtlsTransport::advance() {
@@ -181,15 +268,49 @@ Status DtlsTransport::advance() {
 Status DtlsTransport::feed(std::span<const uint8_t> d) {
   if (closed_) return Status::error("dtls: association is closed");
   if (d.empty() || d.size() > 65535) return Status::error("dtls: bad datagram size");
+  const int seq = connected_ ? -1 : highestHandshakeSeq(d);
+  // Our flight answered the peer's up to answeredSeq_: a datagram ending on that message again,
+  // which moves nothing and gets no answer, is the peer repeating that flight (§4.2.4): ours
+  // was lost. After the handshake OpenSSL answers a repeated Finished itself.
+  const bool repeat = seq >= 0 && seq == answeredSeq_;
+  nextPeerSeq_ = std::max(nextPeerSeq_, seq + 1);
+  const uint64_t writesBefore = writes_;
+  newFlight_ = true;
   BIO_write(in_, d.data(), static_cast<int>(d.size()));
   Status s = advance();
   // A record that could not be used stays unread; drop it so the next datagram starts clean.
   (void)BIO_reset(in_);
+  if (!s) return s;
+  if (repeat && !connected_) {
+    ++events_.repeatsIn;
+    if (writes_ != writesBefore) {
+      ++events_.timerResends;  // OpenSSL resent on reading: its timer had run out already
+    } else if (events_.answeredResends < kMaxAnsweredResends && resendFlight()) {
+      // Bounded: a peer cannot make us send its address our flight without end.
+      ++events_.answeredResends;
+    }
+  }
+  if (connected_) flight_.clear();
   return s;
 }
 
-void DtlsTransport::onTimer() {
-  if (!connected_ && !closed_) DTLSv1_handle_timeout(ssl_.get());
+Status DtlsTransport::onTimer() {
+  if (connected_ || closed_) return Status::ok();
+  const uint64_t writesBefore = writes_;
+  newFlight_ = true;
+  int r = DTLSv1_handle_timeout(ssl_.get());
+  if (r < 0) {
+    closed_ = true;
+    return Status::error(sslError("handshake timed out"));
+  }
+  if (writes_ != writesBefore) ++events_.timerResends;
+  return Status::ok();
+}
+
+int64_t DtlsTransport::timeoutMs() const {
+  timeval left{};
+  if (connected_ || closed_ || DTLSv1_get_timeout(ssl_.get(), &left) != 1) return -1;
+  return int64_t(left.tv_sec) * 1000 + (left.tv_usec + 999) / 1000;
 }
 
 Result<SrtpKeys> DtlsTransport::srtpKeys() const {

@@ -8,7 +8,6 @@
 namespace xl::webrtc {
 namespace {
 
-constexpr size_t kScratchSlots = 64;  // full-size packets per sendmmsg batch
 // Datagrams in flight to other workers. A worker busy with a burst of joins (DTLS handshakes,
 // GOP bursts) lags behind its own socket by thousands of datagrams without loss (4 MB receive
 // buffer); the hop from another worker must absorb as much, or handshake flights are dropped
@@ -25,7 +24,7 @@ MediaPort::MediaPort(Worker& worker, const std::vector<MediaPort*>& ports)
       ports_(ports),
       socket_(worker, [this](const uint8_t* d, size_t n,
                              const UdpAddress& from) { onDatagram(d, n, from, false); }),
-      scratch_(kScratchSlots * kSlotSize),
+      queue_(socket_, worker.flushTimer()),
       parcels_(kParcels) {}
 
 MediaPort::~MediaPort() {
@@ -38,11 +37,6 @@ Status MediaPort::bind(const std::string& address) {
   // back to one datagram per message by itself where the route has no GSO.
   socket_.setGso(true);
   return Status::ok();
-}
-
-uint8_t* MediaPort::scratch(size_t& bytes) {
-  bytes = scratch_.size();
-  return scratch_.data();
 }
 
 void MediaPort::add(std::unique_ptr<WhepSession> s) {
@@ -58,6 +52,7 @@ bool MediaPort::close(const std::string& id, const std::string& why) {
 
 void MediaPort::closeAll() {
   for (WhepSession* s : sessions_.all()) s->close("server shutdown");
+  queue_.stop();
   closed_ = true;
   socket_.close();
   if (parcels_.forwarded() || parcels_.dropped())
@@ -101,6 +96,7 @@ void MediaPort::peerChanged(WhepSession& s, const UdpAddress*) {
 }
 
 void MediaPort::release(WhepSession& s) {
+  queue_.forget(&s);
   auto owned = sessions_.release(s, [this](const std::string& k) { publish(k, false); });
   // Deleted on a later turn of the loop: the session may be inside its own callback now.
   if (owned) worker_.post([p = owned.release()] { delete p; });

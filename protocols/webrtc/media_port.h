@@ -58,7 +58,7 @@ class MediaPort : public WhepRouter, public ParcelSink {
 
   // WhepRouter
   UdpSocket& socket() override { return socket_; }
-  uint8_t* scratch(size_t& bytes) override;
+  SendQueue& sendQueue() override { return queue_; }
   void peerChanged(WhepSession& s, const UdpAddress* before) override;
   void release(WhepSession& s) override;
   // ParcelSink: a datagram another worker received for a session here.
@@ -80,7 +80,7 @@ class MediaPort : public WhepRouter, public ParcelSink {
   bool closed_ = false;
   SessionTable<WhepSession> sessions_;
   std::unordered_map<std::string, int> remote_;  // addresses of other workers' sessions
-  std::vector<uint8_t> scratch_;
+  SendQueue queue_;                              // after socket_: it sends through it
   ParcelPool parcels_;
   uint64_t badStun_ = 0;
   uint64_t unrouted_ = 0;  // DTLS/SRTCP datagrams no session here or elsewhere claimed

@@ -1,5 +1,6 @@
-// PacketBatch: one viewer's protected RTP/RTCP packets on their way to one sendmmsg, laid out
-// back to back in the media port's send scratch. Contiguity is what makes UDP GSO possible: the
+// PacketBatch: one destination's protected RTP/RTCP packets on their way to one sendEach, laid
+// out back to back in a caller's area (the media port's viewers share a SendQueue instead, which
+// lays out many viewers' packets the same way). Contiguity is what makes UDP GSO possible: the
 // full-size fragments of a video frame (the packetizer cuts every FU but the last at the same
 // size, and SRTP adds the same trailer to each) form one buffer that UdpSocket hands the kernel
 // as a single message with a segment size. Each packet is written at the end of the previous one

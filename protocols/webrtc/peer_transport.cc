@@ -38,18 +38,46 @@ PeerTransport::PeerTransport(std::string id, std::string localPwd, std::string r
       send_(std::move(send)),
       peerChanged_(std::move(peerChanged)),
       lastConsentMs_(nowMs),
+      counters_(identity ? identity->counters() : nullptr),
       dtls_(std::move(identity),
             [this](std::span<const uint8_t> d) {
               if (!havePeer_) return;
               iovec v{const_cast<uint8_t*>(d.data()), d.size()};
               if (send_(peer_, std::span<const iovec>(&v, 1)) == 0) {
-                ++dtlsUnsent_;  // the socket is full: the DTLS timer sends the flight again
+                // The socket is full: the next tick sends the flight again, not the DTLS timer
+                // seconds later (the peer may be waiting for it).
+                ++dtlsUnsent_;
+                flightUnsent_ = true;
+                count(&DtlsCounters::unsent);
                 return;
               }
               ++dtlsOut_;
               bytesOut_ += d.size();
             }),
       createdMs_(nowMs) {}
+
+PeerTransport::~PeerTransport() {
+  // A session that passed a check but never keyed says once what its handshake saw.
+  if (havePeer_ && !keyed()) {
+    const DtlsEvents& e = dtls_.events();
+    spdlog::info(
+        "webrtc {}: ended without DTLS-SRTP keys: {} DTLS datagrams in, {} out, {} not sent; {} "
+        "peer repeats, {} resends for them, {} on timeout",
+        id_, dtlsIn_, dtlsOut_, dtlsUnsent_, e.repeatsIn, e.answeredResends, e.timerResends);
+  }
+}
+
+void PeerTransport::count(std::atomic<uint64_t> DtlsCounters::*which, uint64_t n) {
+  if (counters_ && n) (counters_->*which).fetch_add(n, std::memory_order_relaxed);
+}
+
+void PeerTransport::countDtlsEvents() {
+  const DtlsEvents& e = dtls_.events();
+  count(&DtlsCounters::timerResends, e.timerResends - counted_.timerResends);
+  count(&DtlsCounters::repeatsIn, e.repeatsIn - counted_.repeatsIn);
+  count(&DtlsCounters::answeredResends, e.answeredResends - counted_.answeredResends);
+  counted_ = e;
+}
 
 void PeerTransport::setPeer(const UdpAddress& from) {
   UdpAddress before = peer_;
@@ -77,9 +105,11 @@ void PeerTransport::onBindingRequest(const StunMessage& m, const UdpAddress& fro
 Status PeerTransport::onDtls(std::span<const uint8_t> d, const UdpAddress& from) {
   ++dtlsIn_;
   if (!havePeer_ || !sameAddress(from, peer_)) setPeer(from);
-  if (Status s = dtls_.feed(d); !s) return s;
-  if (dtls_.connected() && !srtpOut_) return onHandshakeDone();
-  return Status::ok();
+  Status s = dtls_.feed(d);
+  countDtlsEvents();
+  if (s && dtls_.connected() && !srtpOut_) s = onHandshakeDone();
+  if (!s && !srtpOut_) count(&DtlsCounters::failures);
+  return s;
 }
 
 Status PeerTransport::onHandshakeDone() {
@@ -96,6 +126,11 @@ Status PeerTransport::onHandshakeDone() {
   profile_ = keys->profile;
   srtpOut_ = std::move(*out);
   srtpIn_ = std::move(*in);
+  count(&DtlsCounters::handshakes);
+  if (dtlsOut_ > 0 &&
+      (dtls_.events().timerResends || dtls_.events().answeredResends || dtlsUnsent_))
+    spdlog::debug("webrtc {}: DTLS keyed after {} resends on timeout, {} for repeats, {} unsent",
+                  id_, dtls_.events().timerResends, dtls_.events().answeredResends, dtlsUnsent_);
   return Status::ok();
 }
 
@@ -103,13 +138,26 @@ Status PeerTransport::tick(uint64_t now, uint64_t consentTimeoutMs) {
   if (now - lastConsentMs_ > consentTimeoutMs)
     return Status::error("no ICE consent (STUN) for " +
                          std::to_string((now - lastConsentMs_) / 1000) + " s");
-  dtls_.onTimer();
-  if (!keyed() && havePeer_ && !reportedSlow_ && now - createdMs_ > kSlowHandshakeMs) {
+  if (keyed()) return Status::ok();
+  Status s = dtls_.onTimer();
+  countDtlsEvents();
+  if (!s) {
+    count(&DtlsCounters::timeouts);
+    return s;
+  }
+  if (flightUnsent_) {
+    flightUnsent_ = false;
+    if (dtls_.resendFlight()) count(&DtlsCounters::unsentResends);
+  }
+  if (havePeer_ && !reportedSlow_ && now - createdMs_ > kSlowHandshakeMs) {
     reportedSlow_ = true;
+    count(&DtlsCounters::slow);
+    const DtlsEvents& e = dtls_.events();
     spdlog::info(
         "webrtc {}: no DTLS-SRTP keys {} ms after the offer: {} DTLS datagrams in, {} out, {} "
-        "not sent (socket full)",
-        id_, now - createdMs_, dtlsIn_, dtlsOut_, dtlsUnsent_);
+        "not sent (socket full); {} peer repeats, {} resends for them, {} on timeout",
+        id_, now - createdMs_, dtlsIn_, dtlsOut_, dtlsUnsent_, e.repeatsIn, e.answeredResends,
+        e.timerResends);
   }
   return Status::ok();
 }

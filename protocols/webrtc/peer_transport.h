@@ -47,6 +47,9 @@ class PeerTransport {
   PeerTransport(std::string id, std::string localPwd, std::string remoteFingerprint,
                 std::shared_ptr<const DtlsIdentity> identity, uint64_t nowMs, Send send,
                 PeerChanged peerChanged);
+  ~PeerTransport();
+  PeerTransport(const PeerTransport&) = delete;
+  PeerTransport& operator=(const PeerTransport&) = delete;
 
   // A Binding request whose USERNAME named this session and whose MESSAGE-INTEGRITY verified.
   void onBindingRequest(const StunMessage& m, const UdpAddress& from, uint64_t nowMs);
@@ -54,8 +57,9 @@ class PeerTransport {
   // the pair it selected, so that address becomes the peer. An error ends the session; keyed()
   // turns true with the record that ends the handshake.
   Status onDtls(std::span<const uint8_t> datagram, const UdpAddress& from);
-  // Periodically: an error once consent expired (no Binding request for `consentTimeoutMs`);
-  // else retransmits the last DTLS flight when due.
+  // Periodically (the sessions' once-a-second tick): an error once consent expired (no Binding
+  // request for `consentTimeoutMs`) or the DTLS handshake gave up; else retransmits the last
+  // DTLS flight when its timer ran out, or at once if a datagram of it found the socket full.
   Status tick(uint64_t nowMs, uint64_t consentTimeoutMs);
 
   const UdpAddress* peer() const { return havePeer_ ? &peer_ : nullptr; }
@@ -70,6 +74,8 @@ class PeerTransport {
  private:
   void setPeer(const UdpAddress& from);
   Status onHandshakeDone();
+  void count(std::atomic<uint64_t> DtlsCounters::*which, uint64_t n = 1);
+  void countDtlsEvents();  // what dtls_ did since the last call, into counters_
 
   std::string id_;
   std::string localPwd_;
@@ -77,6 +83,9 @@ class PeerTransport {
   Send send_;
   PeerChanged peerChanged_;
   uint64_t lastConsentMs_;
+  DtlsCounters* counters_;  // the identity's (server totals), or null
+  DtlsEvents counted_;      // dtls_.events() as far as counters_ has them
+  bool flightUnsent_ = false;
   bool havePeer_ = false;
   UdpAddress peer_;
   DtlsTransport dtls_;

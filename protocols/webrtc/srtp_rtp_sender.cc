@@ -132,11 +132,12 @@ Result<std::unique_ptr<SrtpRtpSender>> SrtpRtpSender::create(SrtpProfile profile
 // sequence number wrap bumps the ROC and a retransmitted old packet keeps its original index.
 Result<uint64_t> SrtpRtpSender::packetIndex(uint32_t ssrc, uint16_t seq) {
   Ssrc* e = nullptr;
-  for (Ssrc& s : ssrcs_)
-    if (s.ssrc == ssrc) e = &s;
+  for (size_t i = 0; i < nSsrcs_ && !e; ++i)
+    if (ssrcs_[i].ssrc == ssrc) e = &ssrcs_[i];
   if (!e) {
-    if (ssrcs_.size() == kMaxSsrcs) return failed("too many SSRCs in one session");
-    e = &ssrcs_.emplace_back(Ssrc{ssrc, 0});
+    if (nSsrcs_ == kMaxSsrcs) return failed("too many SSRCs in one session");
+    e = &ssrcs_[nSsrcs_++];
+    *e = Ssrc{ssrc, 0};
   }
   uint64_t guess = seq;
   if (e->index > kSeqMedian) {

@@ -4,6 +4,7 @@
 // HMAC contexts are keyed once; a packet only sets an IV, so protection allocates nothing.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -32,7 +33,7 @@ class SrtpRtpSender {
   Result<size_t> protect(uint8_t* packet, size_t len);
 
   // Distinct SSRCs whose rollover counter one session tracks; a WHEP viewer has two or three.
-  static constexpr size_t kMaxSsrcs = 64;
+  static constexpr size_t kMaxSsrcs = 16;
 
  private:
   struct Ssrc {
@@ -50,7 +51,10 @@ class SrtpRtpSender {
   std::unique_ptr<evp_cipher_ctx_st, Free> cipher_;
   std::unique_ptr<HmacSha1> hmac_;  // for AES_CM_128_HMAC_SHA1_80
   uint8_t salt_[14] = {};           // session salt: 12 bytes for GCM, 14 for AES-CM
-  std::vector<Ssrc> ssrcs_;
+  // Inline, not on the heap: a worker touches every viewer's sender once per frame, and with
+  // hundreds of viewers each separate allocation is one more cache miss per packet run.
+  std::array<Ssrc, kMaxSsrcs> ssrcs_{};
+  size_t nSsrcs_ = 0;
 };
 
 }  // namespace xl::webrtc

@@ -96,7 +96,7 @@ class WebrtcModule : public ProtocolModule {
     portList_.assign(ctx.workers.size(), nullptr);
     format_ = ctx.formatIndex("webrtc");
     if (format_ < 0) return Status::error("webrtc: the webrtc output format is not registered");
-    auto id = DtlsIdentity::generate(true);
+    auto id = DtlsIdentity::generate(true, dtlsCounters_);
     if (!id) return id.status();
     identity_ = *id;
     sctp_ = SctpStack::acquire();  // usrsctp for the data channels, until the module goes
@@ -227,6 +227,8 @@ class WebrtcModule : public ProtocolModule {
   WhipEndpoint& whip() { return whip_; }
   // PLI/FIR, REMB and receiver-report totals of every WHEP viewer (congestion_control.h).
   std::shared_ptr<FeedbackCounters> feedbackCounters() const { return feedback_; }
+  // DTLS handshake totals of WHEP and WHIP sessions (lost flights, resends, timeouts).
+  std::shared_ptr<DtlsCounters> dtlsCounters() const { return dtlsCounters_; }
   // PATCH /{app}/{stream}/whep/{id}: trickle ICE (trickle.h).
   void patchWhep(http::HttpExchange& ex) {
     auto path = parseResourcePath(ex.request().path, "whep");
@@ -266,6 +268,7 @@ class WebrtcModule : public ProtocolModule {
   bool iceTcpOn_ = false;
   std::atomic<size_t> nextPort_{0};
   std::shared_ptr<FeedbackCounters> feedback_ = std::make_shared<FeedbackCounters>();
+  std::shared_ptr<DtlsCounters> dtlsCounters_ = std::make_shared<DtlsCounters>();
   std::vector<std::string> candidates_;
   WhipEndpoint whip_;
 };
@@ -316,10 +319,11 @@ void registerWebrtcModule(ModuleRegistry& registry) {
   // The "webrtc" output format: the rtsp format's RTP packets, with AAC transcoded to Opus.
   auto counters = std::make_shared<webrtc::TranscoderCounters>();
   auto feedback = m->feedbackCounters();
+  auto dtls = m->dtlsCounters();
   registry.addOutputFormat(
       {"webrtc", [counters] { return std::make_unique<webrtc::WebrtcMuxer>(counters); },
-       [counters, feedback] {
-         return feedback->metricsText() +
+       [counters, feedback, dtls] {
+         return feedback->metricsText() + dtls->metricsText() +
                 "# HELP xueliang_webrtc_transcoders Streams whose AAC is being transcoded to "
                 "Opus for WebRTC viewers (one per stream, however many viewers).\n"
                 "# TYPE xueliang_webrtc_transcoders gauge\nxueliang_webrtc_transcoders " +

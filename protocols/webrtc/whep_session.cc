@@ -151,8 +151,10 @@ void WhepSession::restart() {
 }
 
 void WhepSession::retransmit(const Feedback& fb) {
-  if (!transport_.peer() || tracks_[0].payloadType < 0) return;
-  startBatch();
+  const UdpAddress* peer = transport_.peer();
+  if (!peer || tracks_[0].payloadType < 0) return;
+  SendQueue& q = router_.sendQueue();
+  q.begin(this, *peer, false, tcp_.find(*peer));
   for (size_t i = 0; i < fb.nacked.size(); ++i) {
     // Only video is resent: the answer offers nack on video only.
     if (fb.nackSsrcs[i] != tracks_[0].ssrc) continue;
@@ -160,19 +162,15 @@ void WhepSession::retransmit(const Feedback& fb) {
     for (const SentFrame& f : sent_) {
       uint16_t k = static_cast<uint16_t>(seq - f.firstSeq);
       if (!f.bytes || k >= f.count) continue;
-      uint8_t* out = batch_.next(WhepRouter::kSlotSize);
-      if (!out) {
-        flush(false);
-        out = batch_.next(WhepRouter::kSlotSize);
-      }
-      if (size_t len = rewriteRtp(f.bytes, 0, k, seq, out)) {
-        batch_.add(len);
+      uint8_t* out = q.next(WhepRouter::kSlotSize);
+      if (size_t len = out ? rewriteRtp(f.bytes, 0, k, seq, out) : 0) {
+        q.add(len);
         ++retransmits_;
       }
       break;
     }
   }
-  flush(false);
+  q.end();
 }
 
 size_t WhepSession::rewriteRtp(const BufferRef& b, uint8_t channel, size_t k, uint16_t seq,
@@ -265,9 +263,11 @@ void WhepSession::drain() {
 }
 
 void WhepSession::send(const MuxedBatch& b) {
-  if (!transport_.peer()) return;
+  const UdpAddress* peer = transport_.peer();
+  if (!peer) return;
   const bool video = b.kind == MediaKind::kVideo;
-  startBatch();
+  SendQueue& q = router_.sendQueue();
+  q.begin(this, *peer, video, tcp_.find(*peer));
   const uint16_t firstVideoSeq = tracks_[0].seq;
   const uint8_t* p = b.bytes.data();
   size_t left = b.bytes.size();
@@ -284,11 +284,8 @@ void WhepSession::send(const MuxedBatch& b) {
       continue;
     Track& t = tracks_[channel / 2];
     if (t.payloadType < 0) continue;
-    uint8_t* out = batch_.next(len);
-    if (!out) {
-      flush(video);
-      out = batch_.next(len);
-    }
+    uint8_t* out = q.next(len);
+    if (!out) continue;
     std::memcpy(out, pkt, len);
     Result<size_t> n = size_t(0);
     if (channel & 1) {
@@ -307,9 +304,9 @@ void WhepSession::send(const MuxedBatch& b) {
       spdlog::warn("webrtc {}: {}", p_.id, n.message());
       continue;
     }
-    batch_.add(*n);
+    q.add(*n);
   }
-  flush(video);
+  q.end();
   if (tracks_[0].seq != firstVideoSeq) {
     sent_[sentNext_] = {b.bytes, firstVideoSeq,
                         static_cast<uint16_t>(tracks_[0].seq - firstVideoSeq)};
@@ -317,24 +314,14 @@ void WhepSession::send(const MuxedBatch& b) {
   }
 }
 
-void WhepSession::startBatch() {
-  size_t bytes = 0;
-  uint8_t* area = router_.scratch(bytes);
-  batch_.reset(area, bytes);
-}
-
-void WhepSession::flush(bool video) {
-  if (batch_.empty()) return;
-  std::span<const iovec> iov = batch_.datagrams();
-  size_t sent = sendOut(*transport_.peer(), iov);
-  for (size_t i = 0; i < sent; ++i) bytesOut_ += iov[i].iov_len;
-  packetsOut_ += sent;
-  if (sent < iov.size()) {  // the socket buffer is full: this frame is damaged
+void WhepSession::onSent(const SendQueue::Outcome& o) {
+  bytesOut_ += o.bytes;
+  packetsOut_ += o.sent;
+  if (o.sent < o.datagrams) {  // the socket buffer is full: this frame is damaged
     ++drops_;
     worker_.stats().viewerDrops.add();
-    if (video) waitKey_ = true;
+    if (o.video) waitKey_ = true;
   }
-  batch_.clear();
 }
 
 void WhepSession::tick(uint64_t now) {
@@ -371,7 +358,7 @@ SessionInfo WhepSession::info() const {
                               (worker_.nowMs() - startMs_) / 1000.0);
   const UdpAddress* peer = transport_.peer();
   if (peer && tcp_.find(*peer)) i.peer = "tcp:" + i.peer;  // ICE-TCP
-  congestion_.describe(i.extra);                        // receiver reports and feedback
+  congestion_.describe(i.extra);                           // receiver reports and feedback
   return i;
 }
 

@@ -3,9 +3,10 @@
 // without a valid request for consent_timeout_ms the session ends. DTLS-SRTP as the passive
 // side, then it plays the stream's "rtsp" output: the RTP packets are built once per stream,
 // and per viewer only the payload type, SSRC and sequence number are rewritten before SRTP
-// protection, sent in batches with sendmmsg (and UDP GSO, packet_batch.h). Sessions live on the
-// media worker that owns the UDP socket (see WhepRouter). An offer with a data channel gets SCTP
-// over the same DTLS and the stream's events on it (stream_events.h).
+// protection, queued with the other viewers' packets on the port and sent with them in one
+// sendmmsg at the end of the loop iteration (UDP GSO per viewer frame, send_queue.h). Sessions live
+// on the media worker that owns the UDP socket (see WhepRouter). An offer with a data channel gets
+// SCTP over the same DTLS and the stream's events on it (stream_events.h).
 #pragma once
 
 #include <array>
@@ -16,10 +17,10 @@
 #include <vector>
 
 #include "webrtc/congestion_control.h"
-#include "webrtc/packet_batch.h"
 #include "webrtc/peer_transport.h"
 #include "webrtc/rtcp_feedback.h"
 #include "webrtc/sdp_answer.h"
+#include "webrtc/send_queue.h"
 #include "webrtc/stream_events.h"
 #include "xueliang/protocol.h"
 #include "xueliang/udp.h"
@@ -27,18 +28,6 @@
 namespace xl::webrtc {
 
 class WhepSession;
-
-// What sessions need from the module on their worker: the socket, a shared send scratch and
-// the routing tables (by ufrag, id and peer address).
-// A framed TCP connection to the browser (ICE-TCP, ice_tcp.h), on the session's worker.
-class TcpPath {
- public:
-  virtual ~TcpPath() = default;
-  // As UdpSocket::sendEach: how many datagrams were taken (0 when the connection is backed up).
-  virtual size_t send(std::span<const iovec> datagrams) = 0;
-  // The session ended: the connection closes.
-  virtual void sessionGone() = 0;
-};
 
 // The ICE-TCP connections of one session (a browser opens one per candidate pair it checks)
 // with their peers; past kMax the oldest is closed (defined in ice_tcp.cc).
@@ -56,15 +45,16 @@ class TcpPaths {
   std::vector<std::pair<TcpPath*, UdpAddress>> paths_;
 };
 
+// What sessions need from the module on their worker: the socket, the send queue shared by all
+// its sessions and the routing tables (by ufrag, id and peer address).
 class WhepRouter {
  public:
   virtual ~WhepRouter() = default;
   virtual UdpSocket& socket() = 0;
   // The largest packet a session sends, SRTP trailer included.
   static constexpr size_t kSlotSize = 1600;
-  // A send scratch area of `bytes` bytes (at least kSlotSize), reused by every send; packets are
-  // laid out in it back to back (packet_batch.h).
-  virtual uint8_t* scratch(size_t& bytes) = 0;
+  // Media packets leave through it, gathered with the other sessions' (send_queue.h).
+  virtual SendQueue& sendQueue() = 0;
   virtual void peerChanged(WhepSession& s, const UdpAddress* before) = 0;
   // Unregisters the session and deletes it outside of the current callback.
   virtual void release(WhepSession& s) = 0;
@@ -80,7 +70,7 @@ struct WhepSessionParams : SessionBasics {
   std::shared_ptr<FeedbackCounters> feedbackCounters;
 };
 
-class WhepSession : public Viewer, public Session {
+class WhepSession : public Viewer, public Session, public SendQueue::Owner {
  public:
   WhepSession(ServerContext& ctx, Worker& worker, WhepRouter& router, WhepSessionParams params,
               std::shared_ptr<const DtlsIdentity> identity, StreamPtr stream, int format);
@@ -119,10 +109,9 @@ class WhepSession : public Viewer, public Session {
   void deliver(const MuxedBatch& b);
   void drain();
   void send(const MuxedBatch& b);
-  // Sends batch_ (a damaged video frame makes the viewer wait for a keyframe) and empties it.
-  void flush(bool video);
-  // Starts batch_ in the port's send scratch.
-  void startBatch();
+  // SendQueue::Owner: how much of a queued frame left (a damaged video frame makes the viewer
+  // wait for a keyframe).
+  void onSent(const SendQueue::Outcome& o) override;
   void retransmit(const Feedback& fb);
   // Copies channel `channel`'s k-th RTP packet of `b` into `out`, rewritten for this viewer
   // with sequence number `seq`, and protects it; 0 if there is no such packet.
@@ -156,7 +145,6 @@ class WhepSession : public Viewer, public Session {
   std::array<SentFrame, 64> sent_;
   size_t sentNext_ = 0;
   Feedback feedback_;            // scratch
-  PacketBatch batch_;            // the packets of the send in progress
   std::vector<uint8_t> rtcpIn_;  // scratch for unprotecting received SRTCP
   uint64_t bytesIn_ = 0, bytesOut_ = 0, drops_ = 0, packetsOut_ = 0;
   uint64_t nacks_ = 0, retransmits_ = 0, plis_ = 0;
@@ -167,7 +155,7 @@ class WhepSession : public Viewer, public Session {
   // Sends to `to` over the ICE-TCP connection if it is that connection's peer, else over UDP.
   size_t sendOut(const UdpAddress& to, std::span<const iovec> datagrams);
   // ICE-TCP connections (a browser opens one per candidate pair it checks) and their peers.
-  TcpPaths tcp_;  // ICE-TCP connections, when the browser checked over TCP
+  TcpPaths tcp_;                          // ICE-TCP connections, when the browser checked over TCP
   std::unique_ptr<StreamEvents> events_;  // the data channel, if negotiated
 };
 

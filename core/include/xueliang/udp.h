@@ -27,6 +27,13 @@ struct UdpAddress {
 // Numeric host ("1.2.3.4", "::1") and port into a socket address.
 Result<UdpAddress> udpAddress(const std::string& host, int port);
 
+// One destination's datagrams in UdpSocket::sendMany (a viewer's frame, say).
+struct UdpBatchEntry {
+  const UdpAddress* to = nullptr;
+  std::span<const iovec> datagrams;
+  size_t sent = 0;  // out: how many of them the kernel took
+};
+
 class UdpSocket {
  public:
   // Datagrams received; the bytes live in the worker's read scratch buffer until return.
@@ -46,6 +53,13 @@ class UdpSocket {
   // Sends each iovec as one datagram to `to`. Returns how many the kernel took; the rest did not
   // fit in the socket buffer and are dropped.
   size_t sendEach(const UdpAddress& to, std::span<const iovec> datagrams);
+  // sendEach for many destinations at once: every entry's datagrams, in order, in as few
+  // sendmmsg calls as it takes (kMaxMessages messages each; a GSO run is one message), instead
+  // of one call per destination. A message the kernel refuses (socket buffer full, no buffer,
+  // unreachable) ends its own entry there; the entries after it still go. Sets each entry's
+  // `sent`. No allocation: the messages are built on the stack.
+  void sendMany(std::span<UdpBatchEntry> entries);
+  static constexpr size_t kMaxMessages = 128;
   // UDP GSO (UDP_SEGMENT, Linux >= 4.18), off by default. When on, sendEach() sends a run of
   // datagrams that lie back to back in memory, all of one size except a shorter last one, as one
   // message that the kernel splits into those datagrams again (up to 64 segments, 64 KB): one

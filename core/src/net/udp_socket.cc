@@ -15,7 +15,6 @@
 
 namespace xl {
 namespace {
-constexpr size_t kMaxBatch = 64;
 constexpr int kReadsPerWakeup = 64;
 constexpr size_t kMaxGsoSegments = 64;  // UDP_MAX_SEGMENTS before Linux 6.10 raised it
 constexpr size_t kMaxGsoBytes = 65000;  // one IP packet's payload, room left for the headers
@@ -112,26 +111,47 @@ void UdpSocket::readAll() {
 }
 
 size_t UdpSocket::sendEach(const UdpAddress& to, std::span<const iovec> datagrams) {
-  if (fd_ < 0) return 0;
+  UdpBatchEntry e{&to, datagrams};
+  sendMany({&e, 1});
+  return e.sent;
+}
+
+void UdpSocket::sendMany(std::span<UdpBatchEntry> entries) {
+  for (UdpBatchEntry& e : entries) e.sent = 0;
+  if (fd_ < 0) return;
   constexpr size_t kControl = CMSG_SPACE(sizeof(uint16_t));
-  size_t sent = 0;
-  while (sent < datagrams.size()) {
-    mmsghdr msgs[kMaxBatch];
-    iovec runs[kMaxBatch];
-    size_t counts[kMaxBatch];
-    alignas(cmsghdr) uint8_t control[kMaxBatch][kControl];
+  mmsghdr msgs[kMaxMessages];
+  iovec runs[kMaxMessages];
+  alignas(cmsghdr) uint8_t control[kMaxMessages][kControl];
+  struct Origin {
+    uint32_t entry, first, count;  // which datagrams of which entry a message carries
+  } origin[kMaxMessages];
+  size_t e = 0, d = 0;  // the next datagram to send: entries[e].datagrams[d]
+  auto skipEmpty = [&] {
+    while (e < entries.size() && d >= entries[e].datagrams.size()) ++e, d = 0;
+  };
+  skipEmpty();
+  while (e < entries.size()) {
     size_t n = 0;
-    for (size_t at = sent; at < datagrams.size() && n < kMaxBatch; ++n) {
-      std::span<const iovec> rest = datagrams.subspan(at);
+    for (size_t ce = e, cd = d; ce < entries.size() && n < kMaxMessages; ++n) {
+      const UdpBatchEntry& entry = entries[ce];
+      std::span<const iovec> rest = entry.datagrams.subspan(cd);
       msghdr& h = msgs[n].msg_hdr;
       msgs[n] = {};
-      h.msg_name = const_cast<sockaddr_storage*>(&to.addr);
-      h.msg_namelen = to.len;
+      h.msg_name = const_cast<sockaddr_storage*>(&entry.to->addr);
+      h.msg_namelen = entry.to->len;
       h.msg_iovlen = 1;
       size_t bytes = 0;
-      counts[n] = gso_ ? gsoRun(rest, bytes) : 1;
-      at += counts[n];
-      if (counts[n] == 1) {
+      const size_t count = gso_ ? gsoRun(rest, bytes) : 1;
+      origin[n] = {static_cast<uint32_t>(ce), static_cast<uint32_t>(cd),
+                   static_cast<uint32_t>(count)};
+      cd += count;
+      if (cd >= entry.datagrams.size()) {
+        ++ce;
+        cd = 0;
+        while (ce < entries.size() && entries[ce].datagrams.empty()) ++ce;
+      }
+      if (count == 1) {
         h.msg_iov = const_cast<iovec*>(&rest[0]);
         continue;
       }
@@ -148,12 +168,11 @@ size_t UdpSocket::sendEach(const UdpAddress& to, std::span<const iovec> datagram
     }
     int rc = ::sendmmsg(fd_, msgs, static_cast<unsigned>(n), MSG_DONTWAIT);
     if (rc < 0) {
+      // The first message failed: the error is its own (or, once, one left from a message that
+      // failed after others in the previous call).
+      const Origin& o = origin[0];
       if (errno == EINTR) continue;
-      if (errno == ECONNREFUSED) {  // an ICMP error from an earlier send: skip one and go on
-        sent += counts[0];
-        continue;
-      }
-      if ((errno == EIO || errno == EINVAL) && counts[0] > 1) {
+      if ((errno == EIO || errno == EINVAL) && o.count > 1) {
         // No GSO on this route (no checksum offload, IPsec, SO_NO_CHECK): the run is sent again
         // as single datagrams, and so is everything after it.
         spdlog::warn(
@@ -162,18 +181,34 @@ size_t UdpSocket::sendEach(const UdpAddress& to, std::span<const iovec> datagram
         gso_ = false;
         continue;
       }
-      break;  // EAGAIN: the socket buffer is full; the rest is dropped
+      if (errno == ECONNREFUSED) {
+        // An ICMP error from an earlier send, not about this message: skip it and go on.
+        d = o.first + o.count;
+      } else {
+        // EAGAIN (socket buffer full), ENOBUFS, EPERM, unreachable: this destination's
+        // datagrams end here; the next entry is tried still (a full buffer may have drained).
+        e = o.entry + 1;
+        d = 0;
+      }
+      skipEmpty();
+      continue;
     }
     for (int i = 0; i < rc; ++i) {
       worker_.stats().bytesOut.add(msgs[i].msg_len);
-      sent += counts[i];
+      entries[origin[i].entry].sent += origin[i].count;
     }
     messages_ += static_cast<uint64_t>(rc);
-    // A short count: the next message failed. A single datagram failed for a full buffer; a GSO
-    // run is tried again to tell that (EAGAIN) from a refusal (fall back and resend).
-    if (static_cast<size_t>(rc) < n && counts[rc] == 1) break;
+    if (static_cast<size_t>(rc) < n) {
+      // A short count: message rc failed and its error is not told; the next call starts with
+      // it and reports it (or sends it, if the buffer drained meanwhile).
+      e = origin[rc].entry;
+      d = origin[rc].first;
+    } else {
+      e = origin[n - 1].entry;
+      d = origin[n - 1].first + origin[n - 1].count;
+      skipEmpty();
+    }
   }
-  return sent;
 }
 
 }  // namespace xl
