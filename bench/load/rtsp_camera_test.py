@@ -137,7 +137,7 @@ class RtspCameras(unittest.TestCase):
             for reports in (True, False):
                 port = xl.free_ports(1)[0]
                 camera = xl.Proc([python, str(xl.HERE / "rtsp_camera.py"), "--port", str(port),
-                                  "--session-timeout", "2"], name="camera")
+                                  "--session-timeout", "2", "--unshared"], name="camera")
                 runs.append((reports, camera, port, self.out / f"gst_{reports}.json"))
             for reports, camera, port, out in runs:
                 self.assertTrue(xl.wait_port(port, xl.scaled(15)), camera.describe())

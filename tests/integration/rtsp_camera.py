@@ -35,6 +35,9 @@ def main() -> None:
     ap.add_argument("--session-timeout", type=int, default=0,
                     help="seconds; sessions without a keep-alive for that long are removed")
     ap.add_argument("--tcp-only", action="store_true", help="refuse RTP over UDP (461)")
+    ap.add_argument("--unshared", action="store_true",
+                    help="one pipeline per client: gst-rtsp-server 1.22 aborts when UDP PLAYs of "
+                         "shared media overlap")
     args = ap.parse_args()
 
     Gst.init(None)
@@ -57,7 +60,7 @@ def main() -> None:
     }[args.audio]
     factory = GstRtspServer.RTSPMediaFactory()
     factory.set_launch("( " + video + audio + " )")
-    factory.set_shared(True)  # one pipeline for every client, as a camera has
+    factory.set_shared(not args.unshared)  # one pipeline for every client, as a camera has
     if args.tcp_only:
         factory.set_protocols(GstRtsp.RTSPLowerTrans.TCP)
 

@@ -221,9 +221,14 @@ class RtspPullTest(xl.ServerTestCase):
 
     def test_6_udp_and_auto_transports(self):
         srv = self.server
-        tcp_only = Camera(xl.free_ports(1)[0], extra_args=("--tcp-only",))
+        # The UDP source gets a camera of its own: Debian's gst-rtsp-server 1.22 aborts
+        # (gst_rtsp_media_get_rates assertion) when a UDP PLAY of shared media overlaps another
+        # session, which town1/gate may hold on the class's camera.
+        udp_cam_port, tcp_only_port = xl.free_ports(2)
+        udp_cam = Camera(udp_cam_port)
+        tcp_only = Camera(tcp_only_port, extra_args=("--tcp-only",))
         try:
-            for name, url, transport in (("town3/udp", self.camera.url(), "udp"),
+            for name, url, transport in (("town3/udp", udp_cam.url(), "udp"),
                                          ("town3/auto", tcp_only.url(), "auto")):
                 body = {"name": name, "url": url, "transport": transport}
                 r = srv.http("/api/v1/sources", "POST", json.dumps(body).encode())
@@ -238,9 +243,11 @@ class RtspPullTest(xl.ServerTestCase):
             self.assertTrue(srv.wait_log("source town3/auto: playing 1 track(s) over TCP", 1))
             self.assertTrue(srv.wait_log("switching to TCP", 1))
             self.assertEqual(xl.probe(srv.flv_url("town3/auto"), timeout=20)["video"]["codec_name"], "h264")
+            self.assertTrue(udp_cam.proc.alive(), udp_cam.proc.describe())
         finally:
             for name in ("town3/udp", "town3/auto"):
                 srv.http(f"/api/v1/sources/{name}", "DELETE")
+            udp_cam.kill()
             tcp_only.kill()
 
 
