@@ -23,6 +23,10 @@ struct WhepClientConfig {
   static constexpr uint64_t kRembHighBps = 100'000'000;
   // UDP_GRO on the viewers' sockets (udp_gro.h): a GSO batch arrives as one buffer.
   bool gro = false;
+  // The answer's candidate to use (numeric IPv4 or IPv6, --whep-candidate; a viewer fails if the
+  // answer has none there); "": the one at the HTTP server's address, else the first IPv4 one,
+  // else the first IPv6 one.
+  std::string candidateHost;
 };
 
 // `srtp`: "both" (AEAD_AES_128_GCM preferred), "gcm" or "cm" (AES_CM_128_HMAC_SHA1_80 only).

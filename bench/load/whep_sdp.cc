@@ -22,8 +22,38 @@ const std::string* mediaOrSession(const xl::rtp::SdpMedia& m, const xl::rtp::Ses
   return s.attribute(name);
 }
 
+// A numeric IPv4 or IPv6 address and a port (network order) as a socket address.
+bool ipAddress(const char* text, uint16_t port, sockaddr_storage& out, socklen_t& len) {
+  out = {};
+  auto* a4 = reinterpret_cast<sockaddr_in*>(&out);
+  auto* a6 = reinterpret_cast<sockaddr_in6*>(&out);
+  if (inet_pton(AF_INET, text, &a4->sin_addr) == 1) {
+    a4->sin_family = AF_INET;
+    a4->sin_port = port;
+    len = sizeof(sockaddr_in);
+    return true;
+  }
+  if (inet_pton(AF_INET6, text, &a6->sin6_addr) == 1) {
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = port;
+    len = sizeof(sockaddr_in6);
+    return true;
+  }
+  return false;
+}
+
+// Whether two socket addresses name the same host (ports aside).
+bool sameHost(const sockaddr_storage& a, const sockaddr_storage& b) {
+  if (a.ss_family != b.ss_family) return false;
+  if (a.ss_family == AF_INET)
+    return reinterpret_cast<const sockaddr_in&>(a).sin_addr.s_addr ==
+           reinterpret_cast<const sockaddr_in&>(b).sin_addr.s_addr;
+  return std::memcmp(&reinterpret_cast<const sockaddr_in6&>(a).sin6_addr,
+                     &reinterpret_cast<const sockaddr_in6&>(b).sin6_addr, 16) == 0;
+}
+
 // "a=candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type> ..."
-bool parseCandidate(const std::string& v, sockaddr_in& out) {
+bool parseCandidate(const std::string& v, sockaddr_storage& out, socklen_t& len) {
   char foundation[64], transport[16], addr[64], typ[8], type[16];
   unsigned component = 0, port = 0;
   unsigned long priority = 0;
@@ -31,12 +61,7 @@ bool parseCandidate(const std::string& v, sockaddr_in& out) {
                   &priority, addr, &port, typ, type) != 8)
     return false;
   if (component != 1 || lower(transport) != "udp" || port == 0 || port > 65535) return false;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  if (inet_pton(AF_INET, addr, &a.sin_addr) != 1) return false;  // IPv4 only
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  out = a;
-  return true;
+  return ipAddress(addr, htons(static_cast<uint16_t>(port)), out, len);
 }
 
 bool inactive(const xl::rtp::SdpMedia& m) {
@@ -76,7 +101,15 @@ std::string makeWhepOffer(const WhepOffer& o) {
   return s;
 }
 
-std::string parseWhepAnswer(std::string_view sdp, uint32_t preferHost, WhepAnswer& out) {
+std::string parseWhepAnswer(std::string_view sdp, const std::string& preferHost, WhepAnswer& out) {
+  sockaddr_storage prefer{};
+  socklen_t preferLen = 0;
+  if (!preferHost.empty() && !ipAddress(preferHost.c_str(), 0, prefer, preferLen))
+    return "whep: bad candidate address to prefer: " + preferHost;
+  // How well a candidate fits: the preferred host, else IPv4 before IPv6 (the first of each).
+  auto rank = [&](const sockaddr_storage& c) {
+    return preferLen && sameHost(c, prefer) ? 2 : c.ss_family == AF_INET ? 1 : 0;
+  };
   auto parsed = xl::rtp::parseSdp(sdp);
   if (!parsed) return "whep: answer is not SDP: " + parsed.message();
   const xl::rtp::SessionDescription& s = *parsed;
@@ -97,11 +130,14 @@ std::string parseWhepAnswer(std::string_view sdp, uint32_t preferHost, WhepAnswe
     }
     for (const auto& a : m.attributes) {
       if (a.name != "candidate") continue;
-      sockaddr_in c{};
-      if (!parseCandidate(a.value, c)) continue;
-      if (!haveCandidate || (preferHost && c.sin_addr.s_addr == preferHost &&
-                             out.candidate.sin_addr.s_addr != preferHost))
+      sockaddr_storage c{};
+      socklen_t len = 0;
+      if (!parseCandidate(a.value, c, len)) continue;
+      if (!haveCandidate || rank(c) > rank(out.candidate)) {
         out.candidate = c;
+        out.candidateLen = len;
+        out.preferred = rank(c) == 2;
+      }
       haveCandidate = true;
     }
     if (inactive(m)) continue;
@@ -118,7 +154,7 @@ std::string parseWhepAnswer(std::string_view sdp, uint32_t preferHost, WhepAnswe
   }
   if (out.ufrag.empty() || out.pwd.empty()) return "whep: answer lacks a=ice-ufrag / a=ice-pwd";
   if (out.fingerprint.empty()) return "whep: answer lacks a=fingerprint";
-  if (!haveCandidate) return "whep: answer has no IPv4 UDP candidate";
+  if (!haveCandidate) return "whep: answer has no UDP candidate";
   if (out.videoPt < 0 && out.audioPt < 0) return "whep: answer sends no media";
   return "";
 }

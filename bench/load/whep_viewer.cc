@@ -239,8 +239,10 @@ class WhepViewer final : public Viewer {
       if (from < to && to <= end) location_ = resp_.substr(from, to - from);
     }
     std::string err = parseWhepAnswer(std::string_view(resp_).substr(end + 4, len),
-                                      target_.addr.sin_addr.s_addr, answer_);
+                                      preferredCandidate(), answer_);
     resp_.clear();
+    if (err.empty() && !cfg_.candidateHost.empty() && !answer_.preferred)
+      err = "whep: answer has no UDP candidate at " + cfg_.candidateHost;
     if (!err.empty()) {
       fail(err);
       return false;
@@ -250,16 +252,23 @@ class WhepViewer final : public Viewer {
     return false;  // the TCP connection is gone; nothing more to read from it
   }
 
+  // --whep-candidate, else the candidate at the HTTP server's address.
+  std::string preferredCandidate() const {
+    if (!cfg_.candidateHost.empty()) return cfg_.candidateHost;
+    char ip[INET_ADDRSTRLEN];
+    return inet_ntop(AF_INET, &target_.addr.sin_addr, ip, sizeof ip) ? ip : "";
+  }
+
   void openUdp() {
     step_ = "ice";
-    udpFd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    udpFd_ = ::socket(answer_.candidate.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (udpFd_ < 0) return fail(std::string("whep: socket: ") + std::strerror(errno));
     int buf = 1 << 20;  // a joining GOP arrives paced but fast: room for ~700 packets
     setsockopt(udpFd_, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
     if (cfg_.gro && !enableUdpGro(udpFd_))
       return fail(std::string("whep: UDP_GRO: ") + std::strerror(errno));
     if (::connect(udpFd_, reinterpret_cast<const sockaddr*>(&answer_.candidate),
-                  sizeof answer_.candidate) != 0)
+                  answer_.candidateLen) != 0)
       return fail(std::string("whep: connect udp: ") + std::strerror(errno));
     loop_.add(udpFd_, &udp_, EPOLLIN);
     sendBinding(now());

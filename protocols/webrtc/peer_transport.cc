@@ -19,8 +19,12 @@ std::string addressText(const UdpAddress& a) {
   }
   if (a.addr.ss_family == AF_INET6) {
     auto* s = reinterpret_cast<const sockaddr_in6*>(&a.addr);
-    inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof ip);
     port = ntohs(s->sin6_port);
+    if (IN6_IS_ADDR_V4MAPPED(&s->sin6_addr)) {  // an IPv4 peer of a dual-stack socket
+      inet_ntop(AF_INET, &s->sin6_addr.s6_addr[12], ip, sizeof ip);
+      return std::string(ip) + ":" + std::to_string(port);
+    }
+    inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof ip);
   }
   return "[" + std::string(ip) + "]:" + std::to_string(port);
 }

@@ -221,6 +221,15 @@ StunWriter& StunWriter::xorMappedAddress(const sockaddr* addr) {
     wr16(v + 2, ntohs(a->sin_port) ^ static_cast<uint16_t>(kStunMagicCookie >> 16));
     wr32(v + 4, ntohl(a->sin_addr.s_addr) ^ kStunMagicCookie);
     n = 8;
+  } else if (addr->sa_family == AF_INET6 &&
+             IN6_IS_ADDR_V4MAPPED(&reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr)) {
+    // An IPv4 peer on a dual-stack socket (::ffff:a.b.c.d): it asked over IPv4 and must see
+    // the IPv4 form, as from an IPv4 socket.
+    auto* a = reinterpret_cast<const sockaddr_in6*>(addr);
+    v[1] = 1;
+    wr16(v + 2, ntohs(a->sin6_port) ^ static_cast<uint16_t>(kStunMagicCookie >> 16));
+    for (int i = 0; i < 4; ++i) v[4 + i] = a->sin6_addr.s6_addr[12 + i] ^ out_[4 + i];
+    n = 8;
   } else if (addr->sa_family == AF_INET6) {
     auto* a = reinterpret_cast<const sockaddr_in6*>(addr);
     v[1] = 2;

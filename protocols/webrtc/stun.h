@@ -83,6 +83,8 @@ class StunWriter {
   StunWriter& attribute(uint16_t type, std::string_view value);
   StunWriter& u32(uint16_t type, uint32_t value);
   StunWriter& u64(uint16_t type, uint64_t value);
+  // Family 0x01 for IPv4 and for IPv4-mapped IPv6 (::ffff:a.b.c.d, a dual-stack socket's IPv4
+  // peer), 0x02 (xor cookie + transaction id) for IPv6.
   StunWriter& xorMappedAddress(const sockaddr* addr);
   StunWriter& integrity(std::string_view key);
   StunWriter& fingerprint();

@@ -6,11 +6,17 @@
 #include <spdlog/spdlog.h>
 #include <uv.h>
 
+#include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cctype>
+#include <cstring>
 
 #include "http/http_server.h"
 #include "http/url.h"
+#include "webrtc/host_candidates.h"
 #include "webrtc/http_helpers.h"
 #include "webrtc/ice_tcp.h"
 #include "webrtc/media_port.h"
@@ -32,23 +38,21 @@ struct WebrtcSettings {
   uint64_t whipKeyframeMs = 2000;
 };
 
-// The local IPv4 addresses a wildcard socket serves (loopback included, so that a browser on
-// this host connects).
+// The local addresses, IPv4 and IPv6, as the system lists them (hostCandidates() picks).
 std::vector<std::string> interfaceAddresses() {
   std::vector<std::string> out;
   uv_interface_address_t* list = nullptr;
   int count = 0;
-  if (uv_interface_addresses(&list, &count) != 0) return {"127.0.0.1"};
+  if (uv_interface_addresses(&list, &count) != 0) return {"127.0.0.1", "::1"};
   for (int i = 0; i < count; ++i) {
-    if (list[i].address.address4.sin_family != AF_INET) continue;
-    char ip[INET_ADDRSTRLEN];
-    uv_ip4_name(&list[i].address.address4, ip, sizeof ip);
-    if (std::find(out.begin(), out.end(), ip) == out.end()) out.emplace_back(ip);
+    char ip[INET6_ADDRSTRLEN] = "";
+    if (list[i].address.address4.sin_family == AF_INET)
+      uv_ip4_name(&list[i].address.address4, ip, sizeof ip);
+    else if (list[i].address.address6.sin6_family == AF_INET6)
+      uv_ip6_name(&list[i].address.address6, ip, sizeof ip);
+    if (*ip) out.emplace_back(ip);
   }
   uv_free_interface_addresses(list, count);
-  // Loopback last: a browser elsewhere must not try it first.
-  std::stable_partition(out.begin(), out.end(),
-                        [](const std::string& a) { return !a.starts_with("127."); });
   return out;
 }
 
@@ -60,13 +64,19 @@ class WebrtcModule : public ProtocolModule {
   void configure(ConfigSection& s, bool apply) override {
     WebrtcSettings next;
     next.enabled = s.boolean("enabled", true);
-    next.listenIp = s.string("listen_ip", next.listenIp);
-    if (next.listenIp.find(':') != std::string::npos || !udpAddress(next.listenIp, 0))
-      s.error("listen_ip", "must be a numeric IPv4 address");
+    // Numeric IPv4 or IPv6: "::" is one dual-stack socket (IPv4 too), an IPv6 literal IPv6 only.
+    if (auto ip = checkIpAddress(s.string("listen_ip", next.listenIp), true))
+      next.listenIp = *ip;
+    else
+      s.error("listen_ip", ip.message());
     next.udpPort = static_cast<int>(s.integer("udp_port", 8189, 0, 65535));
     next.publicIp = s.string("public_ip", "");
-    if (!next.publicIp.empty() && !udpAddress(next.publicIp, 0))
-      s.error("public_ip", "must be a numeric IP address");
+    if (!next.publicIp.empty()) {
+      if (auto ip = checkIpAddress(next.publicIp, false))
+        next.publicIp = *ip;
+      else
+        s.error("public_ip", ip.message());
+    }
     next.consentTimeoutMs =
         static_cast<uint64_t>(s.integer("consent_timeout_ms", 30000, 5000, 600000));
     next.iceTcp = s.boolean("ice_tcp", true);
@@ -83,10 +93,7 @@ class WebrtcModule : public ProtocolModule {
       if (!port_) return Status::ok();
       ports_[w.index()] = std::make_unique<MediaPort>(w, portList_);
       portList_[w.index()] = ports_[w.index()].get();
-      if (Status s =
-              ports_[w.index()]->bind(settings_.listenIp + ":" + std::to_string(port_->port()));
-          !s)
-        return s;
+      if (Status s = ports_[w.index()]->bind(joinHostPort(bindIp_, port_->port())); !s) return s;
       openIceTcp(w);
       whip_.startWorker(*ports_[w.index()]);
       return Status::ok();
@@ -103,14 +110,20 @@ class WebrtcModule : public ProtocolModule {
     ports_[0] = std::make_unique<MediaPort>(w, portList_);
     portList_[0] = ports_[0].get();
     port_ = ports_[0].get();
-    if (Status s = port_->bind(settings_.listenIp + ":" + std::to_string(settings_.udpPort)); !s)
-      return s;
-    if (!settings_.publicIp.empty()) candidates_.push_back(settings_.publicIp);
-    if (settings_.listenIp == "0.0.0.0") {
-      for (auto& a : interfaceAddresses()) candidates_.push_back(a);
-    } else {
-      candidates_.push_back(settings_.listenIp);
+    bindIp_ = settings_.listenIp;
+    if (bindIp_ == "::") {
+      // A kernel without IPv6 (ipv6.disable=1) has no AF_INET6 sockets: IPv4 alone, as 0.0.0.0.
+      int probe = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      if (probe < 0) {
+        spdlog::warn("webrtc: listen_ip \"::\" but no IPv6 here ({}): IPv4 only (0.0.0.0)",
+                     strerror(errno));
+        bindIp_ = "0.0.0.0";
+      } else {
+        ::close(probe);
+      }
     }
+    if (Status s = port_->bind(joinHostPort(bindIp_, settings_.udpPort)); !s) return s;
+    candidates_ = hostCandidates(bindIp_, settings_.publicIp, interfaceAddresses());
     std::string list;
     for (auto& c : candidates_) list += (list.empty() ? "" : ", ") + c;
     spdlog::info("webrtc: WHEP media on UDP port {} (host candidates {}), DTLS fingerprint {}",
@@ -134,7 +147,7 @@ class WebrtcModule : public ProtocolModule {
   // WebRTC runs on UDP alone.
   void openIceTcp(Worker& w) {
     if (!iceTcp_ || !iceTcpOn_) return;
-    if (Status s = iceTcp_->open(w, settings_.listenIp + ":" + std::to_string(port_->port())); !s) {
+    if (Status s = iceTcp_->open(w, joinHostPort(bindIp_, port_->port())); !s) {
       spdlog::warn("webrtc: no ICE-TCP (TCP port {}): {}", port_->port(), s.message());
       if (w.index() == 0) iceTcpOn_ = false;
       return;
@@ -256,6 +269,7 @@ class WebrtcModule : public ProtocolModule {
   }
 
   WebrtcSettings settings_;
+  std::string bindIp_;  // listen_ip, or 0.0.0.0 where "::" could not be bound
   ServerContext* ctx_ = nullptr;
   int format_ = -1;
   std::shared_ptr<const DtlsIdentity> identity_;

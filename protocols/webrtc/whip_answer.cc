@@ -30,6 +30,62 @@ int pickAudio(const rtp::SdpMedia& m, std::string* encoding) {
   return best;
 }
 
+// What we ingest of H.265 (RFC 7798): Main, else Main 10 (both browsers' offers carry them),
+// either tier, any level, tx-mode SRST; pickH265 rates the offer's formats against it.
+StreamCodecs ingestibleH265() {
+  StreamCodecs c;
+  c.video = Codec::kH265;
+  c.profileIdc = 1;
+  c.profileCompatibility = (1u << 30) | (1u << 29);  // general_profile_compatibility_flag[1], [2]
+  return c;
+}
+
+// The first H.264 format with packetization-mode=1 whatever its profile (an encoder's High
+// profile without level-asymmetry-allowed, or no profile-level-id, RFC 6184 §8.1's Baseline
+// default): we receive what the publisher sends, the profile only matters to viewers.
+int anyH264(const rtp::SdpMedia& m, std::string* fmtp) {
+  for (const std::string& f : m.formats) {
+    int pt = toPayloadType(f);
+    auto map = rtpmapOf(m, pt);
+    if (!map || !iequals(map->encoding, "H264") || map->clockRate != 90000) continue;
+    std::string v;
+    forPayload(m, "fmtp", pt, &v);
+    if (rtp::parseFmtp(std::to_string(pt) + " " + v)["packetization-mode"] == "1") {
+      *fmtp = v;
+      return pt;
+    }
+  }
+  return -1;
+}
+
+// H.264 first, Constrained Baseline / Baseline preferred (every browser encodes it, no B-frames,
+// and every WHEP viewer decodes it); H.265 only when the offer has no usable H.264.
+int pickVideo(const rtp::SdpMedia& m, std::string* encoding, std::string* fmtp) {
+  int pt = pickH264(m, 0x42, fmtp);
+  if (pt < 0) pt = anyH264(m, fmtp);
+  if (pt >= 0) {
+    *encoding = "H264/90000";
+    return pt;
+  }
+  pt = pickH265(m, ingestibleH265(), fmtp);
+  if (pt >= 0) *encoding = "H265/90000";
+  return pt;
+}
+
+// The video encodings a section offers, for the refusal (retransmission and FEC left out).
+std::string offeredEncodings(const rtp::SdpMedia& m) {
+  std::string out;
+  for (const std::string& f : m.formats) {
+    auto map = rtpmapOf(m, toPayloadType(f));
+    if (!map || out.find(map->encoding) != std::string::npos) continue;
+    bool repair = false;
+    for (const char* skip : {"rtx", "red", "ulpfec", "flexfec-03"})
+      repair = repair || iequals(map->encoding, skip);
+    if (!repair) out += (out.empty() ? "" : ", ") + map->encoding;
+  }
+  return out.empty() ? "none" : out;
+}
+
 // The offered section narrowed to payload type `pt`, for rtp::trackFromMedia.
 rtp::SdpMedia narrowed(const rtp::SdpMedia& m, int pt) {
   rtp::SdpMedia out;
@@ -72,15 +128,17 @@ Result<WhipNegotiated> answerWhipOffer(std::string_view offerText, const AnswerP
     int pt = -1;
     std::string encoding, fmtp;
     if (sending && m.media == "video" && !video) {
-      // Constrained Baseline / Baseline first: every browser encodes it, no B-frames.
-      pt = pickH264(m, 0x42, &fmtp);
-      encoding = "H264/90000";
+      pt = pickVideo(m, &encoding, &fmtp);
     } else if (sending && m.media == "audio" && !audio) {
       pt = pickAudio(m, &encoding);
       if (pt >= 0) forPayload(m, "fmtp", pt, &fmtp);
     }
     if (pt >= 0) {
       auto track = rtp::trackFromMedia(narrowed(m, pt));
+      if (!track && m.media == "video")
+        return offerError(
+            error, 406,
+            "the offer's " + encoding + " video cannot be ingested: " + track.message());
       if (!track) {
         pt = -1;
       } else if (m.media == "video") {
@@ -91,6 +149,12 @@ Result<WhipNegotiated> answerWhipOffer(std::string_view offerText, const AnswerP
         n.tracks.push_back(std::move(*track));
       }
     }
+    // A camera we would silently drop: refused, so that the publisher learns it at once.
+    if (sending && m.media == "video" && !video && pt < 0)
+      return offerError(error, 406,
+                        "no video codec we can ingest: send H.264 (packetization-mode=1) or H.265 "
+                        "(profile-id 1 or 2, tx-mode=SRST); the offer's video has " +
+                            offeredEncodings(m));
     std::string fmt = pt >= 0 ? std::to_string(pt) : (m.formats.empty() ? "0" : m.formats[0]);
     body += rtpSectionHead(m.media, fmt, *mid, pt >= 0 ? "recvonly" : "inactive", p);
     if (pt >= 0) {
@@ -115,7 +179,8 @@ Result<WhipNegotiated> answerWhipOffer(std::string_view offerText, const AnswerP
     return offerError(error, 400, "WHIP offers send media: every m= section is recvonly/inactive");
   if (n.tracks.empty())
     return offerError(error, 406,
-                      "no codec we can ingest: send H.264 (packetization-mode=1), Opus or G.711");
+                      "no codec we can ingest: send H.264 (packetization-mode=1), H.265, Opus or "
+                      "G.711");
   std::string s = sessionLines(p, n.mids);
   n.sdp = s + body;
   return n;

@@ -1,10 +1,11 @@
-// WhipSession: one WHIP publisher (RFC 9725), a browser or phone sending H.264 and Opus. ICE-lite
-// and consent freshness as for WHEP viewers, DTLS-SRTP as the passive side; the SRTP it receives
-// is unprotected and fed through the shared RtpIngest (reordering, timestamps, in-band parameter
-// sets) into the Stream it publishes, with Opus transcoded to AAC on the way (whip_audio.h). It
-// sends SRTCP back: receiver reports once a second, Generic NACK for lost video, and PLI (RFC 4585
-// §6.3.1) to ask for keyframes, because browsers send one only when asked: at start, whenever the
-// last keyframe is older than the keyframe interval (so that the GOP cache stays short and
+// WhipSession: one WHIP publisher (RFC 9725), a browser or phone sending H.264 or H.265 and Opus.
+// ICE-lite and consent freshness as for WHEP viewers, DTLS-SRTP as the passive side; the SRTP it
+// receives is unprotected and fed through the shared RtpIngest (reordering, timestamps, RFC 6184 /
+// RFC 7798 depacketizing, in-band parameter sets) into the Stream it publishes, with Opus
+// transcoded to AAC on the way (whip_audio.h). It sends SRTCP back: receiver reports once a
+// second, Generic NACK for lost video, and PLI (RFC 4585 §6.3.1) to ask for keyframes (an IDR
+// picture, for H.265 an IRAP one), because browsers send one only when asked: at start, whenever
+// the last keyframe is older than the keyframe interval (so that the GOP cache stays short and
 // segmenters can cut), and when a viewer comes or its decoder asks (Stream::requestKeyframe); at
 // most one per 500 ms.
 #pragma once

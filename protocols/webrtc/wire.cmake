@@ -18,6 +18,8 @@ target_include_directories(xueliang_webrtc_wire PUBLIC ${CMAKE_CURRENT_LIST_DIR}
 # WHIP: the answer to a publisher's offer, and trickle ICE PATCH bodies.
 target_sources(xueliang_webrtc_wire PRIVATE ${CMAKE_CURRENT_LIST_DIR}/whip_answer.cc
   ${CMAKE_CURRENT_LIST_DIR}/whip_nack.cc ${CMAKE_CURRENT_LIST_DIR}/trickle.cc)
+# The answers' host candidates: the addresses the media socket serves (IPv4 and IPv6).
+target_sources(xueliang_webrtc_wire PRIVATE ${CMAKE_CURRENT_LIST_DIR}/host_candidates.cc)
 target_link_libraries(xueliang_webrtc_wire PUBLIC xueliang_rtp xueliang_base OpenSSL::SSL
   OpenSSL::Crypto PkgConfig::LIBSRTP2)
 # Debian builds libsrtp2 on NSS, which then sets up an NSS context for every cipher (milliseconds

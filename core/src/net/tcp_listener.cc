@@ -92,6 +92,7 @@ Status TcpListener::listen(const std::string& address) {
   int one = 1;
   setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  net::setDualStack(fd_, res->ai_addr);
   int rc = ::bind(fd_, res->ai_addr, res->ai_addrlen);
   freeaddrinfo(res);
   if (rc != 0 || ::listen(fd_, 1024) != 0) {

@@ -79,6 +79,7 @@ Status UdpSocket::bind(const std::string& address) {
   int one = 1;
   setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  net::setDualStack(fd_, reinterpret_cast<const sockaddr*>(&a->addr));
   int buf = 4 << 20;  // capped by net.core.wmem_max / rmem_max
   setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
   setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
