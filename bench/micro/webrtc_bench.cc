@@ -2,10 +2,13 @@
 // AES_CM_128_HMAC_SHA1_80; second argument 0: ours on OpenSSL EVP as SrtpSession sends RTP,
 // 1: libsrtp2 for comparison), and the per-viewer send work of a WHEP session for one
 // video frame: copy each shared RTP packet into a scratch slot, rewrite payload type, sequence
-// number and SSRC, protect (as WhepSession::rewriteRtp does; the sendmmsg itself is not counted).
+// number and SSRC, protect (the sendmmsg itself is not counted); and one viewer's packet copied
+// and protected in place against protected out of place (BM_SrtpViewerPacket, as WHEP sends).
 #include <benchmark/benchmark.h>
 #include <netinet/in.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -96,28 +99,85 @@ void BM_SrtpProtect1200(benchmark::State& state) {
 BENCHMARK(BM_SrtpProtect1200)->Apply(profilesAndImplementations);
 
 // The same AEAD work straight on OpenSSL's EVP AES-128-GCM (12-byte IV, 12-byte header as AAD,
-// 16-byte tag), the reference for what libsrtp2 (on Debian: its NSS crypto backend) adds.
+// 16-byte tag), the reference for what libsrtp2 (on Debian: its NSS crypto backend) adds. Arg 0:
+// the cipher named by EVP_aes_128_gcm(), EVP_EncryptInit_ex per packet, the tag through
+// EVP_CIPHER_CTX_ctrl(GET_TAG); 1: as SrtpRtpSender calls it, the cipher fetched once,
+// EVP_CipherInit_ex2, the tag through EVP_CIPHER_CTX_get_params with our own parameter array.
 void BM_OpenSslGcm1200(benchmark::State& state) {
+  const bool fetched = state.range(0) != 0;
   EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  EVP_CIPHER* gcm = EVP_CIPHER_fetch(nullptr, "AES-128-GCM", nullptr);
   uint8_t key[16] = {1, 2, 3}, iv[12] = {}, pkt[1200 + 16], tag[16];
   std::memset(pkt, 0x5a, sizeof pkt);
-  EVP_EncryptInit_ex(ctx, EVP_aes_128_gcm(), nullptr, key, nullptr);
+  if (fetched)
+    EVP_CipherInit_ex2(ctx, gcm, key, nullptr, 1, nullptr);
+  else
+    EVP_EncryptInit_ex(ctx, EVP_aes_128_gcm(), nullptr, key, nullptr);
   uint32_t seq = 0;
   for (auto _ : state) {
     std::memcpy(iv + 8, &seq, 4);
     ++seq;
     int n = 0;
-    EVP_EncryptInit_ex(ctx, nullptr, nullptr, nullptr, iv);
+    if (fetched)
+      EVP_CipherInit_ex2(ctx, nullptr, nullptr, iv, 1, nullptr);
+    else
+      EVP_EncryptInit_ex(ctx, nullptr, nullptr, nullptr, iv);
     EVP_EncryptUpdate(ctx, nullptr, &n, pkt, 12);
     EVP_EncryptUpdate(ctx, pkt + 12, &n, pkt + 12, 1200 - 12);
     EVP_EncryptFinal_ex(ctx, pkt + 1200, &n);
-    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag);
+    if (fetched) {
+      OSSL_PARAM p[2] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, 16),
+                         OSSL_PARAM_construct_end()};
+      EVP_CIPHER_CTX_get_params(ctx, p);
+    } else {
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag);
+    }
     benchmark::DoNotOptimize(tag);
   }
   EVP_CIPHER_CTX_free(ctx);
+  EVP_CIPHER_free(gcm);
   state.SetBytesProcessed(state.iterations() * 1200);
+  state.SetLabel(fetched ? "fetched, CipherInit_ex2, get_params" : "EncryptInit_ex, ctrl");
 }
-BENCHMARK(BM_OpenSslGcm1200);
+BENCHMARK(BM_OpenSslGcm1200)->Arg(0)->Arg(1);
+
+// One viewer's copy of a stream's shared 1200-byte RTP packet: its header rewritten (payload
+// type, sequence number, SSRC) and SRTP-protected into a send slot. Args: profile, then 0 for
+// copy, rewrite, protect in place; 1 for out of place (SrtpSession::protectRtp with an
+// RtpRewrite: the payload read once, encrypted straight into the slot), as WHEP sends.
+void BM_SrtpViewerPacket(benchmark::State& state) {
+  const auto profile = static_cast<SrtpProfile>(state.range(0));
+  const bool outOfPlace = state.range(1) != 0;
+  auto s = outbound(profile);
+  if (!s) return state.SkipWithError("srtp session");
+  uint8_t shared[1200], slot[1200 + xl::webrtc::kSrtpMaxTrailer];
+  std::memset(shared, 0x5a, sizeof shared);
+  rtpHeader(shared, 7, 0, false);
+  uint16_t seq = 0;
+  for (auto _ : state) {
+    xl::Result<size_t> n = size_t(0);
+    if (outOfPlace) {
+      n = s->protectRtp(shared, sizeof shared, slot, {102, seq++, 0x22222222});
+    } else {
+      std::memcpy(slot, shared, sizeof shared);
+      slot[1] = static_cast<uint8_t>((slot[1] & 0x80) | 102);
+      slot[2] = static_cast<uint8_t>(seq >> 8);
+      slot[3] = static_cast<uint8_t>(seq++);
+      std::memset(slot + 8, 0x22, 4);
+      n = s->protectRtp(slot, sizeof shared);
+    }
+    benchmark::DoNotOptimize(n);
+    benchmark::DoNotOptimize(slot);
+  }
+  state.SetBytesProcessed(state.iterations() * 1200);
+  const bool gcm = profile == SrtpProfile::kAeadAes128Gcm;
+  state.SetLabel(std::string(gcm ? "AEAD_AES_128_GCM" : "AES_CM_128_HMAC_SHA1_80") +
+                 (outOfPlace ? " out of place" : " copy + in place"));
+}
+BENCHMARK(BM_SrtpViewerPacket)
+    ->ArgsProduct({{static_cast<int>(SrtpProfile::kAeadAes128Gcm),
+                    static_cast<int>(SrtpProfile::kAes128CmSha1_80)},
+                   {0, 1}});
 
 // A video frame's shared RTP packets as the packetizer cuts them: 1188-byte payloads, the last
 // one shorter.

@@ -1,8 +1,8 @@
 // One video frame to many WHEP viewers on one media port, syscalls included: per viewer the
-// frame's shared RTP packets are copied back to back, rewritten and protected (AEAD_AES_128_GCM,
-// one SRTP context per viewer), then sent with UDP GSO either one sendEach per viewer (one
-// sendmmsg each) or through the port's SendQueue (send_queue.h: every viewer's entry in one
-// sendmmsg of up to 128 messages). Each viewer has its own loopback receiving socket, drained
+// frame's shared RTP packets are protected out of place, back to back, with the viewer's header
+// (AEAD_AES_128_GCM, one SRTP context per viewer), then sent with UDP GSO either one sendEach per
+// viewer (one sendmmsg each) or through the port's SendQueue (send_queue.h: every viewer's entry in
+// one sendmmsg of up to 128 messages). Each viewer has its own loopback receiving socket, drained
 // between timed stretches. Args: viewers; 0 = per viewer / 1 = across viewers; receivers with
 // UDP_GRO (1: a GSO message reaches them whole, as behind a NIC with segmentation offload) or
 // without (0: the kernel cuts it into datagrams). CPU time includes the kernel's loopback
@@ -51,16 +51,12 @@ struct Viewer : SendQueue::Owner {
   void onSent(const SendQueue::Outcome& o) override { sent += o.sent; }
 };
 
-// Copies, rewrites and protects the frame for `v` into what `next(len)` returns.
+// Protects the frame for `v` out of place, its headers rewritten, into what `next(len)` returns.
 template <class Next, class Add>
 void layOut(Viewer& v, const std::vector<std::vector<uint8_t>>& shared, Next next, Add add) {
   for (const auto& p : shared) {
     uint8_t* out = next(p.size());
-    std::memcpy(out, p.data(), p.size());
-    out[2] = static_cast<uint8_t>(v.seq >> 8);
-    out[3] = static_cast<uint8_t>(v.seq++);
-    std::memcpy(out + 8, &v.ssrc, 4);
-    if (auto n = v.srtp->protectRtp(out, p.size())) add(*n);
+    if (auto n = v.srtp->protectRtp(p.data(), p.size(), out, {96, v.seq++, v.ssrc})) add(*n);
   }
 }
 

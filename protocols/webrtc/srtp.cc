@@ -28,6 +28,12 @@ Result<size_t> SrtpSession::protectRtp(uint8_t* p, size_t len) {
   return rtpOut_->protect(p, len);
 }
 
+Result<size_t> SrtpSession::protectRtp(const uint8_t* src, size_t len, uint8_t* dst,
+                                       const RtpRewrite& rewrite) {
+  if (!rtpOut_) return Status::error("srtp: protectRtp on an inbound session");
+  return rtpOut_->protect(src, len, dst, &rewrite);
+}
+
 Result<size_t> SrtpSession::protectRtcp(uint8_t* p, size_t len) {
   return lib_->protectRtcp(p, len);
 }

@@ -20,6 +20,14 @@ inline constexpr size_t kSrtpMaxTrailer = 16 + 4 + 4;  // GCM tag, SRTCP index, 
 class LibSrtpSession;
 class SrtpRtpSender;
 
+// What a WHEP viewer changes in a stream's shared RTP header: the payload type (the marker bit
+// stays), the sequence number and the SSRC.
+struct RtpRewrite {
+  uint8_t payloadType = 0;
+  uint16_t seq = 0;
+  uint32_t ssrc = 0;
+};
+
 class SrtpSession {
  public:
   enum class Direction { kOutbound, kInbound };
@@ -33,6 +41,10 @@ class SrtpSession {
 
   // In place: `len` bytes of RTP (RTCP) become the protected packet; returns its new length.
   Result<size_t> protectRtp(uint8_t* packet, size_t len);
+  // Out of place: the shared RTP packet at `src` (only read) becomes this peer's SRTP packet at
+  // `dst`, its header rewritten; `dst` has kSrtpMaxTrailer bytes of room after `len`.
+  Result<size_t> protectRtp(const uint8_t* src, size_t len, uint8_t* dst,
+                            const RtpRewrite& rewrite);
   Result<size_t> protectRtcp(uint8_t* packet, size_t len);
   Result<size_t> unprotectRtp(uint8_t* packet, size_t len);
   Result<size_t> unprotectRtcp(uint8_t* packet, size_t len);

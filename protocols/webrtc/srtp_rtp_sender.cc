@@ -2,8 +2,10 @@
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include "webrtc/srtp_rtp_sender.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include <openssl/sha.h>
 
 #include <cstring>
@@ -114,11 +116,13 @@ Result<std::unique_ptr<SrtpRtpSender>> SrtpRtpSender::create(SrtpProfile profile
   const bool derived = deriveKey(master, masterSalt, kLabelCipher, key, sizeof key) &&
                        deriveKey(master, masterSalt, kLabelSalt, s->salt_, saltLen) &&
                        (gcm || deriveKey(master, masterSalt, kLabelAuth, auth, sizeof auth));
+  // Fetched once here, not implicitly by name at every initialisation; the context keeps its
+  // own reference.
+  EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, gcm ? "AES-128-GCM" : "AES-128-CTR", nullptr);
   s->cipher_.reset(EVP_CIPHER_CTX_new());
-  const bool keyed =
-      derived && s->cipher_ &&
-      EVP_EncryptInit_ex(s->cipher_.get(), gcm ? EVP_aes_128_gcm() : EVP_aes_128_ctr(), nullptr,
-                         key, nullptr) == 1;
+  const bool keyed = derived && cipher && s->cipher_ &&
+                     EVP_CipherInit_ex2(s->cipher_.get(), cipher, key, nullptr, 1, nullptr) == 1;
+  EVP_CIPHER_free(cipher);
   if (keyed && !gcm) s->hmac_ = std::make_unique<HmacSha1>(auth);
   OPENSSL_cleanse(key, sizeof key);
   OPENSSL_cleanse(auth, sizeof auth);
@@ -154,44 +158,56 @@ Result<uint64_t> SrtpRtpSender::packetIndex(uint32_t ssrc, uint16_t seq) {
   return guess;
 }
 
-Result<size_t> SrtpRtpSender::protect(uint8_t* p, size_t len) {
-  Result<size_t> hl = headerLength(p, len);
+Result<size_t> SrtpRtpSender::protect(const uint8_t* src, size_t len, uint8_t* dst,
+                                      const RtpRewrite* rewrite) {
+  Result<size_t> hl = headerLength(src, len);
   if (!hl) return hl;
   const size_t h = *hl;
-  const uint32_t ssrc = rtp::be32(p + 8);
-  Result<uint64_t> index = packetIndex(ssrc, rtp::be16(p + 2));
+  // The header goes first, so that the IV and the authenticated data are the rewritten ones.
+  if (dst != src) std::memcpy(dst, src, h);
+  if (rewrite) {
+    dst[1] = static_cast<uint8_t>((dst[1] & 0x80) | rewrite->payloadType);
+    rtp::putBe16(dst + 2, rewrite->seq);
+    rtp::putBe32(dst + 8, rewrite->ssrc);
+  }
+  Result<uint64_t> index = packetIndex(rtp::be32(dst + 8), rtp::be16(dst + 2));
   if (!index) return index.status();
   const uint32_t roc = static_cast<uint32_t>(*index >> 16);
   EVP_CIPHER_CTX* c = cipher_.get();
+  const int payload = static_cast<int>(len - h);
   int n = 0;
   if (gcm_) {
     // RFC 7714 §8.1: IV = (0x0000 || SSRC || ROC || SEQ) XOR salt; AAD = the header (§8.2).
     uint8_t iv[12] = {0, 0};
-    std::memcpy(iv + 2, p + 8, 4);
+    std::memcpy(iv + 2, dst + 8, 4);
     rtp::putBe32(iv + 6, roc);
-    std::memcpy(iv + 10, p + 2, 2);
+    std::memcpy(iv + 10, dst + 2, 2);
     for (size_t i = 0; i < sizeof iv; ++i) iv[i] ^= salt_[i];
-    if (EVP_EncryptInit_ex(c, nullptr, nullptr, nullptr, iv) != 1 ||
-        EVP_EncryptUpdate(c, nullptr, &n, p, static_cast<int>(h)) != 1 ||
-        EVP_EncryptUpdate(c, p + h, &n, p + h, static_cast<int>(len - h)) != 1 ||
-        EVP_EncryptFinal_ex(c, p + len, &n) != 1 ||
-        EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, kGcmTag, p + len) != 1)
+    // The tag through a parameter array of our own: EVP_CIPHER_CTX_ctrl(GET_TAG) builds one
+    // per call behind its generic ctrl dispatch.
+    OSSL_PARAM tag[2] = {
+        OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, dst + len, kGcmTag),
+        OSSL_PARAM_construct_end()};
+    if (EVP_CipherInit_ex2(c, nullptr, nullptr, iv, 1, nullptr) != 1 ||
+        EVP_EncryptUpdate(c, nullptr, &n, dst, static_cast<int>(h)) != 1 ||
+        EVP_EncryptUpdate(c, dst + h, &n, src + h, payload) != 1 ||
+        EVP_EncryptFinal_ex(c, dst + len, &n) != 1 || EVP_CIPHER_CTX_get_params(c, tag) != 1)
       return failed("AES-GCM encryption failed");
     return len + kGcmTag;
   }
   // RFC 3711 §4.1.1: IV = (salt << 16) XOR (SSRC << 64) XOR (index << 16).
   uint8_t iv[16] = {};
   std::memcpy(iv, salt_, 14);
-  for (int i = 0; i < 4; ++i) iv[4 + i] ^= p[8 + i];
+  for (int i = 0; i < 4; ++i) iv[4 + i] ^= dst[8 + i];
   for (int i = 0; i < 6; ++i) iv[8 + i] ^= static_cast<uint8_t>(*index >> (40 - 8 * i));
-  if (EVP_EncryptInit_ex(c, nullptr, nullptr, nullptr, iv) != 1 ||
-      EVP_EncryptUpdate(c, p + h, &n, p + h, static_cast<int>(len - h)) != 1)
+  if (EVP_CipherInit_ex2(c, nullptr, nullptr, iv, 1, nullptr) != 1 ||
+      EVP_EncryptUpdate(c, dst + h, &n, src + h, payload) != 1)
     return failed("AES-CM encryption failed");
   // RFC 3711 §4.2: HMAC-SHA1 over the header, the encrypted payload and the ROC, 80 bits kept.
   uint8_t rocBytes[4], tag[SHA_DIGEST_LENGTH];
   rtp::putBe32(rocBytes, roc);
-  hmac_->mac(p, len, rocBytes, sizeof rocBytes, tag);
-  std::memcpy(p + len, tag, kHmacTag);
+  hmac_->mac(dst, len, rocBytes, sizeof rocBytes, tag);
+  std::memcpy(dst + len, tag, kHmacTag);
   return len + kHmacTag;
 }
 

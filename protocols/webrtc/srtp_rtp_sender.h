@@ -1,7 +1,10 @@
 // Outbound SRTP for RTP packets in a few lines on OpenSSL EVP: AEAD_AES_128_GCM (RFC 7714) and
 // AES_CM_128_HMAC_SHA1_80 (RFC 3711). This is the per-viewer hot path of WHEP; libsrtp2 as
 // Debian builds it (on NSS) costs about 2x (GCM) and 5x (AES-CM) more per packet. The cipher and
-// HMAC contexts are keyed once; a packet only sets an IV, so protection allocates nothing.
+// HMAC contexts are keyed once; a packet only sets an IV, so protection allocates nothing. A
+// WHEP viewer's packet is encrypted out of place, from the stream's shared packet straight into
+// the send queue (its rewritten header written there first), so the payload is read once and
+// written once, never copied and then encrypted again.
 #pragma once
 
 #include <array>
@@ -12,6 +15,7 @@
 #include <vector>
 
 #include "webrtc/dtls.h"
+#include "webrtc/srtp.h"
 #include "xueliang/status.h"
 
 struct evp_cipher_ctx_st;
@@ -30,7 +34,12 @@ class SrtpRtpSender {
   // In place: `len` bytes of RTP become SRTP (the tag appended); returns the new length. The
   // buffer needs 16 spare bytes after the packet. The same packet sent again (a retransmission)
   // comes out the same, as libsrtp2's allow_repeat_tx does.
-  Result<size_t> protect(uint8_t* packet, size_t len);
+  Result<size_t> protect(uint8_t* packet, size_t len) { return protect(packet, len, packet); }
+  // Out of place: the `len` bytes of RTP at `src` become SRTP at `dst` (len + 16 bytes of room;
+  // `dst` is `src` or does not overlap it), its header changed by `rewrite` if given. `src` is
+  // only read, so one shared packet serves every viewer.
+  Result<size_t> protect(const uint8_t* src, size_t len, uint8_t* dst,
+                         const RtpRewrite* rewrite = nullptr);
 
   // Distinct SSRCs whose rollover counter one session tracks; a WHEP viewer has two or three.
   static constexpr size_t kMaxSsrcs = 16;

@@ -187,14 +187,17 @@ size_t WhepSession::rewriteRtp(const BufferRef& b, uint8_t channel, size_t k, ui
     if (ch != channel || k-- != 0) continue;
     if (len < rtp::kRtpHeaderSize || len + kSrtpMaxTrailer > WhepRouter::kSlotSize) return 0;
     const Track& t = tracks_[channel / 2];
-    std::memcpy(out, pkt, len);
-    out[1] = static_cast<uint8_t>((out[1] & 0x80) | t.payloadType);
-    rtp::putBe16(out + 2, seq);
-    rtp::putBe32(out + 8, t.ssrc);
-    auto n = transport_.srtpOut()->protectRtp(out, len);
+    auto n = protectRtp(pkt, len, t, seq, out);
     return n ? *n : 0;
   }
   return 0;
+}
+
+Result<size_t> WhepSession::protectRtp(const uint8_t* pkt, size_t len, const Track& t, uint16_t seq,
+                                       uint8_t* out) {
+  // Out of place: the shared packet is read once, encrypted straight into the queue's slot.
+  const RtpRewrite rewrite{static_cast<uint8_t>(t.payloadType), seq, t.ssrc};
+  return transport_.srtpOut()->protectRtp(pkt, len, out, rewrite);
 }
 
 void WhepSession::onJoin(const BufferRef&, const std::vector<MuxedBatch>& gop) {
@@ -237,6 +240,9 @@ void WhepSession::deliver(const MuxedBatch& b) {
     worker_.stats().viewerDrops.add();
     return;
   }
+  // Nothing waiting to be paced out (the usual case once joined): straight out, as drain() would
+  // send it, without a trip through the queue.
+  if (!timerArmed_ && queue_.empty()) return send(b);
   queue_.push_back(b);
   queuedBytes_ += b.bytes.size();
   if (!timerArmed_) drain();
@@ -286,19 +292,16 @@ void WhepSession::send(const MuxedBatch& b) {
     if (t.payloadType < 0) continue;
     uint8_t* out = q.next(len);
     if (!out) continue;
-    std::memcpy(out, pkt, len);
     Result<size_t> n = size_t(0);
     if (channel & 1) {
+      std::memcpy(out, pkt, len);
       rewriteRtcpSsrc(out, len, t.ssrc);
       // Its send time, for the round trip the receiver report echoing it gives (RFC 3550 §6.4.1).
       if (out[1] == 200 && len >= 28)
         congestion_.onSenderReportSent(rtp::be32(out + 10), worker_.nowMs());
       n = transport_.srtpOut()->protectRtcp(out, len);
     } else {
-      out[1] = static_cast<uint8_t>((out[1] & 0x80) | t.payloadType);
-      rtp::putBe16(out + 2, t.seq++);
-      rtp::putBe32(out + 8, t.ssrc);
-      n = transport_.srtpOut()->protectRtp(out, len);
+      n = protectRtp(pkt, len, t, t.seq++, out);
     }
     if (!n) {
       spdlog::warn("webrtc {}: {}", p_.id, n.message());

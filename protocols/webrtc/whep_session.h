@@ -1,12 +1,13 @@
 // WhepSession: one WebRTC viewer (WHEP). ICE-lite: it answers the browser's STUN Binding requests
 // and takes the nominated address as the peer (RFC 8445 §7.3); consent freshness (RFC 7675):
 // without a valid request for consent_timeout_ms the session ends. DTLS-SRTP as the passive
-// side, then it plays the stream's "rtsp" output: the RTP packets are built once per stream,
-// and per viewer only the payload type, SSRC and sequence number are rewritten before SRTP
-// protection, queued with the other viewers' packets on the port and sent with them in one
-// sendmmsg at the end of the loop iteration (UDP GSO per viewer frame, send_queue.h). Sessions live
-// on the media worker that owns the UDP socket (see WhepRouter). An offer with a data channel gets
-// SCTP over the same DTLS and the stream's events on it (stream_events.h).
+// side, then it plays the stream's "rtsp" output: the RTP packets are built once per stream;
+// per viewer, each one is SRTP-protected out of place, from the shared bytes straight into the
+// port's send queue with the viewer's payload type, SSRC and sequence number in its header, and
+// leaves with the other viewers' packets in one sendmmsg at the end of the loop iteration (UDP
+// GSO per viewer frame, send_queue.h). Sessions live on the media worker that owns the UDP
+// socket (see WhepRouter). An offer with a data channel gets SCTP over the same DTLS and the
+// stream's events on it (stream_events.h).
 #pragma once
 
 #include <array>
@@ -116,6 +117,10 @@ class WhepSession : public Viewer, public Session, public SendQueue::Owner {
   // Copies channel `channel`'s k-th RTP packet of `b` into `out`, rewritten for this viewer
   // with sequence number `seq`, and protects it; 0 if there is no such packet.
   size_t rewriteRtp(const BufferRef& b, uint8_t channel, size_t k, uint16_t seq, uint8_t* out);
+  // The shared RTP packet `pkt` as track `t` sends it with sequence number `seq`, protected into
+  // `out` (kSrtpMaxTrailer bytes of room after `len`).
+  Result<size_t> protectRtp(const uint8_t* pkt, size_t len, const Track& t, uint16_t seq,
+                            uint8_t* out);
 
   ServerContext& ctx_;
   Worker& worker_;

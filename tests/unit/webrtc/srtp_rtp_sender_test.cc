@@ -1,6 +1,7 @@
 // The OpenSSL RTP sender against libsrtp2: byte-identical output for the same input, and
 // libsrtp2 (an independent implementation) unprotects what it sends, across a sequence number
-// wrap, with CSRCs, header extensions and varied sizes. Tampered packets fail libsrtp2's check.
+// wrap, with CSRCs, header extensions and varied sizes, in place and out of place with a WHEP
+// viewer's header rewrite. Tampered packets fail libsrtp2's check.
 #include "webrtc/srtp_rtp_sender.h"
 
 #include <gtest/gtest.h>
@@ -83,6 +84,14 @@ TEST(SrtpRtpSender, NoAllocationPerPacket) {
       ASSERT_TRUE((*s)->protect(p.bytes.data(), p.len));
     }
     EXPECT_EQ(gAllocations - before, 0) << "OpenSSL allocations in 1999 packets";
+    // Out of place, as WHEP viewers send: none either.
+    std::vector<uint8_t> out(p.len + kSrtpMaxTrailer);
+    const long before2 = gAllocations;
+    for (uint16_t seq = 1; seq < 2000; ++seq) {
+      const RtpRewrite rw{96, seq, 0x5678};
+      ASSERT_TRUE((*s)->protect(p.bytes.data(), p.len, out.data(), &rw));
+    }
+    EXPECT_EQ(gAllocations - before2, 0) << "OpenSSL allocations in 1999 packets out of place";
   }
 }
 
@@ -187,9 +196,86 @@ TEST_P(SrtpRtpSenderVsLibsrtp, SrtpSessionProtectsRtpWithTheSender) {
   auto m = (*ours)->protect(b.bytes.data(), b.len);
   ASSERT_TRUE(n && m);
   EXPECT_EQ(a.bytes, b.bytes);
+  // Out of place through the session: the same as the sender's with the same rewrite.
+  Packet c = makePacket(rng, 1, 3, 0, 0, 700), d = c;
+  const RtpRewrite rw{111, 4000, 0x01020304};
+  std::vector<uint8_t> out(c.len + kSrtpMaxTrailer);
+  auto k = (*session)->protectRtp(c.bytes.data(), c.len, out.data(), rw);
+  auto l = (*ours)->protect(d.bytes.data(), d.len, d.bytes.data(), &rw);
+  ASSERT_TRUE(k && l);
+  ASSERT_EQ(*k, *l);
+  EXPECT_TRUE(std::equal(out.begin(), out.begin() + *k, d.bytes.begin()));
   auto in = SrtpSession::create(profile, key, SrtpSession::Direction::kInbound);
   ASSERT_TRUE(in);
   EXPECT_FALSE((*in)->protectRtp(b.bytes.data(), a.len));  // inbound sessions only unprotect
+  EXPECT_FALSE((*in)->protectRtp(c.bytes.data(), c.len, out.data(), rw));
+}
+
+// The WHEP path: one shared packet (never written) protected out of place for many viewers,
+// each with its own payload type, SSRC and sequence numbers, is byte for byte what libsrtp2 makes
+// of a rewritten copy, and libsrtp2 unprotects it; across the viewers' sequence number wraps.
+TEST_P(SrtpRtpSenderVsLibsrtp, OutOfPlaceRewriteMatchesLibsrtpAcrossTheWrap) {
+  const SrtpProfile profile = GetParam();
+  const auto key = masterKey(profile);
+  constexpr int kViewers = 12;  // one SSRC each (video and audio: two per real session)
+  auto ours = SrtpRtpSender::create(profile, key);
+  ASSERT_TRUE(ours) << ours.message();
+  auto ref = LibSrtpSession::create(profile, key, true);
+  auto rx = LibSrtpSession::create(profile, key, false);
+  ASSERT_TRUE(ref && rx);
+  std::mt19937 rng(11);
+  uint16_t seqs[kViewers];
+  for (int v = 0; v < kViewers; ++v) seqs[v] = static_cast<uint16_t>(65536 - 300 + 17 * v);
+  size_t wraps = 0;
+  for (int i = 0; i < 400; ++i) {
+    // The stream's packet: its own SSRC, payload type and numbering, CSRCs and extensions now
+    // and then, sizes from 0 to 1300 bytes of payload.
+    const Packet shared = makePacket(rng, 0xabcdef01, static_cast<uint16_t>(7 * i),
+                                     i % 9 == 0 ? 2 : 0, i % 13 == 0 ? 3 : 0, (i * 53) % 1301);
+    const std::vector<uint8_t> pristine = shared.bytes;
+    for (int v = 0; v < kViewers; ++v) {
+      const RtpRewrite rw{static_cast<uint8_t>(96 + v), seqs[v]++, 0x10000000u + v};
+      if (rw.seq == 0) ++wraps;
+      std::vector<uint8_t> out(shared.len + kSrtpMaxTrailer, 0xee);
+      auto n = (*ours)->protect(shared.bytes.data(), shared.len, out.data(), &rw);
+      ASSERT_TRUE(n) << n.message();
+      ASSERT_EQ(shared.bytes, pristine) << "the shared packet was written";
+      Packet b = shared;  // the reference: a rewritten copy, protected in place by libsrtp2
+      b.bytes[1] = static_cast<uint8_t>((b.bytes[1] & 0x80) | rw.payloadType);
+      rtp::putBe16(&b.bytes[2], rw.seq);
+      rtp::putBe32(&b.bytes[8], rw.ssrc);
+      auto m = (*ref)->protectRtp(b.bytes.data(), b.len);
+      ASSERT_TRUE(m) << m.message();
+      ASSERT_EQ(*n, *m);
+      ASSERT_TRUE(std::equal(out.begin(), out.begin() + *n, b.bytes.begin()))
+          << "packet " << i << " viewer " << v << " seq " << rw.seq;
+      auto u = (*rx)->unprotectRtp(out.data(), *n);
+      ASSERT_TRUE(u) << "packet " << i << " viewer " << v << ": " << u.message();
+      ASSERT_EQ(*u, shared.len);
+      EXPECT_EQ(out[1] & 0x7f, rw.payloadType);
+      EXPECT_EQ(rtp::be32(&out[8]), rw.ssrc);
+      EXPECT_TRUE(std::equal(out.begin() + 12, out.begin() + *u, shared.bytes.begin() + 12));
+    }
+  }
+  EXPECT_EQ(wraps, size_t(kViewers)) << "every viewer's sequence number wrapped once";
+}
+
+// In place and out of place give the same bytes (a retransmission may take either path).
+TEST_P(SrtpRtpSenderVsLibsrtp, InPlaceAndOutOfPlaceAgree) {
+  const SrtpProfile profile = GetParam();
+  auto a = SrtpRtpSender::create(profile, masterKey(profile));
+  auto b = SrtpRtpSender::create(profile, masterKey(profile));
+  ASSERT_TRUE(a && b);
+  std::mt19937 rng(13);
+  for (uint16_t seq = 65000; seq != 100; ++seq) {
+    Packet p = makePacket(rng, 0x77, seq, seq % 3, seq % 4, seq % 1250);
+    std::vector<uint8_t> out(p.len + kSrtpMaxTrailer);
+    auto m = (*b)->protect(p.bytes.data(), p.len, out.data());
+    auto n = (*a)->protect(p.bytes.data(), p.len);
+    ASSERT_TRUE(n && m);
+    ASSERT_EQ(*n, *m);
+    ASSERT_TRUE(std::equal(out.begin(), out.begin() + *m, p.bytes.begin())) << "seq " << seq;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Profiles, SrtpRtpSenderVsLibsrtp,
