@@ -10,6 +10,10 @@ takes time to first frame (first keyframe) p50/p99 and failures from xl-load's J
 writev-floor gives the speed-of-light reference at the same viewer count, bitrate and cadence,
 measured right after each point (--paired-floor, the default) so that both see the same load
 from other jobs on the machine; --repeat N runs every point N times and reports the median.
+--probe N adds, after the steady window, N late joiners from a second xl-load: the time to first
+frame of a viewer joining a server that already holds the others, apart from the ramp's burst.
+--pin S:C runs the server (and the floor) on CPUs S and the clients (xl-load, ffmpeg) on CPUs C,
+so that on a small machine the two sides do not preempt each other.
 Standard library only. Run through run.sh, which installs, builds and finds the clip.
 """
 
@@ -45,6 +49,17 @@ def free_udp_port() -> int:
 
 # WHEP viewers offer one SRTP profile each so that the two ciphers are measured apart.
 WHEP_SRTP = {"whep": "gcm", "whep-cm": "cm"}
+
+
+def pinned(cpus: str):
+    """A preexec_fn that moves the child to `cpus` ("0", "0,1", "2-3"); None when not pinning."""
+    if not cpus:
+        return None
+    ids = set()
+    for part in cpus.split(","):
+        lo, _, hi = part.partition("-")
+        ids.update(range(int(lo), int(hi or lo) + 1))
+    return lambda: os.sched_setaffinity(0, ids)
 
 
 def wait_port(port: int, timeout: float = 10) -> bool:
@@ -114,7 +129,8 @@ class Server:
                 "udp_rtp_port = 0\nudp_rtcp_port = 0\n\n[hls]\nenabled = false\n\n"
                 f'[webrtc]\nlisten_ip = "127.0.0.1"\nudp_port = {free_udp_port()}\n')
             self.proc = subprocess.Popen([args.xueliang, "-c", str(conf)], stdout=self.log,
-                                         stderr=subprocess.STDOUT)
+                                         stderr=subprocess.STDOUT,
+                                         preexec_fn=pinned(args.server_cpus))
         else:
             conf = tmp / "nginx.conf"
             conf.write_text(
@@ -124,7 +140,8 @@ class Server:
                 f"rtmp {{ server {{ listen 127.0.0.1:{self.rtmp}; chunk_size 4096;\n"
                 "  application live { live on; } } }\n")
             self.proc = subprocess.Popen([args.nginx, "-p", str(tmp), "-c", str(conf)],
-                                         stdout=self.log, stderr=subprocess.STDOUT)
+                                         stdout=self.log, stderr=subprocess.STDOUT,
+                                         preexec_fn=pinned(args.server_cpus))
         if not wait_port(self.rtmp):
             raise RuntimeError(f"{kind} did not open its RTMP port; see {tmp}")
         time.sleep(0.3)
@@ -154,7 +171,8 @@ def run_point(args, server: Server, proto: str, viewers: int, tmp: Path,
     tag = (f"{server.kind}-{proto}{'-' + receive if receive else ''}-{server.mode}"
            f"{engine_suffix(server.engine)}-w{server.workers}-{viewers}")
     ramp_s = viewers / args.ramp
-    duration = ramp_s + args.settle + args.window + 1
+    probe_s = args.probe / args.probe_ramp + 1 if args.probe else 0
+    duration = ramp_s + args.settle + args.window + 1 + probe_s
     summary, jsonl = tmp / f"{tag}.json", tmp / f"{tag}.jsonl"
     cpu0, rss0 = proc_cpu(server.pids), proc_rss(server.pids)
     extra = ["--srtp", WHEP_SRTP[proto]] if proto in WHEP_SRTP else []
@@ -165,16 +183,27 @@ def run_point(args, server: Server, proto: str, viewers: int, tmp: Path,
     load = subprocess.Popen([args.xl_load, "-u", server.url(proto), "-n", str(viewers),
                              "--ramp", str(args.ramp), "-d", f"{duration:.1f}", "-q",
                              "--json", str(summary), "--jsonl", str(jsonl)] + extra,
-                            stdout=subprocess.DEVNULL, stderr=open(tmp / f"{tag}.log", "w"))
+                            stdout=subprocess.DEVNULL, stderr=open(tmp / f"{tag}.log", "w"),
+                            preexec_fn=pinned(args.client_cpus))
     t_start = time.time()
     w0 = t_start + ramp_s + args.settle
     w1 = w0 + args.window
     samples = []  # (wall, cpu, rss)
+    probe, probe_summary = None, tmp / f"{tag}-probe.json"
     while load.poll() is None:
         now = time.time()
         samples.append((now, proc_cpu(server.pids), proc_rss(server.pids)))
+        if args.probe and probe is None and now > w1 + 0.5:
+            # After the window, so that the late joiners' GOP bursts are not billed to it.
+            probe = subprocess.Popen(
+                [args.xl_load, "-u", server.url(proto), "-n", str(args.probe), "--ramp",
+                 str(args.probe_ramp), "-d", f"{probe_s:.1f}", "-q", "--json", str(probe_summary)]
+                + extra, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                preexec_fn=pinned(args.client_cpus))
         time.sleep(0.25)
     load.wait()
+    if probe:
+        probe.wait()
     win = [s for s in samples if w0 <= s[0] <= w1]
     res = {"server": server.kind, "proto": proto, "mode": server.mode, "workers": server.workers,
            "viewers": viewers, "baseline_rss": rss0, "receive": receive, "engine": server.engine}
@@ -205,6 +234,7 @@ def run_point(args, server: Server, proto: str, viewers: int, tmp: Path,
         "failed": res["load"]["failed"] + res["load"]["disconnected"],
         "stalls": res["load"]["stalls"],
         "ttff_p50": res["load"]["ttfk_ms"]["p50"], "ttff_p99": res["load"]["ttfk_ms"]["p99"],
+        "join_p99": late_join_p99(probe_summary) if probe else None,
         # The generator's own CPU share: near 100% means xl-load, not the server, is the limit.
         "load_cpu_pct": 100 * res["load"].get("load_cpu_s", 0) / max(res["load"]["elapsed_s"], 1e-9),
     })
@@ -215,11 +245,19 @@ def run_point(args, server: Server, proto: str, viewers: int, tmp: Path,
     return res
 
 
+def late_join_p99(summary: Path) -> float | None:
+    try:
+        return json.loads(summary.read_text())["ttfk_ms"]["p99"]
+    except (OSError, json.JSONDecodeError, KeyError):
+        return None
+
+
 def floor_point(args, viewers: int, mbps_each: float, window_ms: int, tmp: Path) -> float | None:
     out = tmp / f"floor-{viewers}-{window_ms}-{time.time_ns()}.json"
     subprocess.run([args.writev_floor, "-n", str(viewers), "--bitrate", f"{mbps_each * 1e6:.0f}",
                     "--window-ms", str(window_ms), "-d", str(args.window), "--warmup", "1",
-                    "--json", str(out)], stdout=subprocess.DEVNULL, check=False)
+                    "--json", str(out)], stdout=subprocess.DEVNULL, check=False,
+                   preexec_fn=pinned(args.server_cpus))
     try:
         return json.loads(out.read_text())["cpu_s_per_gbit"]
     except (OSError, json.JSONDecodeError, KeyError):
@@ -251,7 +289,7 @@ def table(results: list[dict]) -> str:
           if r["server"] == "xueliang" and r["workers"] == 1 and "cpu_s_per_gbit" in r}
     head = ("| server | proto | mode | workers | viewers | connected | failed | stalls | Mbit/s | "
             "CPU % | CPU-s/Gbit | ×floor | ×nginx | RSS MiB | KiB/viewer | TTFF p50/p99 ms | "
-            "xl-load CPU % |")
+            "late join p99 ms | xl-load CPU % |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
         if "cpu_s_per_gbit" not in r:
@@ -272,7 +310,8 @@ def table(results: list[dict]) -> str:
             f"{r['cpu_pct']:.0f} | {fmt(c)} | {fmt(c / fl if fl and c else None, '.2f')}{spread(r)} | "
             f"{fmt(c / ng if ng and c else None, '.2f')} | {r['rss'] / 2**20:.1f} | "
             f"{fmt(r['rss_per_viewer'] / 1024 if r['rss_per_viewer'] is not None else None, '.1f')} | "
-            f"{r['ttff_p50']:.0f}/{r['ttff_p99']:.0f} | {r['load_cpu_pct']:.0f} |")
+            f"{r['ttff_p50']:.0f}/{r['ttff_p99']:.0f} | {fmt(r.get('join_p99'), '.0f')} | "
+            f"{r['load_cpu_pct']:.0f} |")
     return "\n".join(lines)
 
 
@@ -280,7 +319,8 @@ def publish(args, server: Server, tmp: Path) -> subprocess.Popen:
     p = subprocess.Popen([args.ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
                           "-stream_loop", "-1", "-i", args.clip, "-c", "copy", "-f", "flv",
                           server.url("rtmp")], stdout=subprocess.DEVNULL,
-                         stderr=open(tmp / f"publish-{server.kind}.log", "w"))
+                         stderr=open(tmp / f"publish-{server.kind}.log", "w"),
+                         preexec_fn=pinned(args.client_cpus))
     time.sleep(args.publish_wait)
     if p.poll() is not None:
         raise RuntimeError(f"publisher to {server.kind} exited; see {tmp}")
@@ -368,8 +408,17 @@ def main() -> int:
     ap.add_argument("--io-engines", default="writev",
                     help="Xueliang [limits] io_engine values, comma-separated (writev,io_uring): "
                          "each point runs with each, alternating within every repeat")
+    ap.add_argument("--probe", type=int, default=0,
+                    help="late joiners after the steady window (their TTFF p99 is its own column)")
+    ap.add_argument("--probe-ramp", type=float, default=20, help="late joiners per second")
+    ap.add_argument("--pin", default="",
+                    help="SERVER_CPUS:CLIENT_CPUS, e.g. 0:1 (server and floor on CPU 0, xl-load "
+                         "and ffmpeg on CPU 1)")
     ap.add_argument("--out", default="")
     args = ap.parse_args()
+    args.server_cpus, _, args.client_cpus = args.pin.partition(":")
+    if args.pin and not (args.server_cpus and args.client_cpus):
+        ap.error("--pin wants SERVER_CPUS:CLIENT_CPUS")
 
     counts = [int(v) for v in args.viewers.split(",") if v]
     tmp = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="xl-compare-"))

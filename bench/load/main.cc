@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
   bool quiet = false, llHls = false, whepGro = false, noRtspRtcp = false;
   double pliAfter = -1, pliInterval = 0, rembFor = 0;
   uint64_t remb = 0;
-  std::string rtspTransport = "tcp", publishTransport = "tcp", srtp = "both";
+  std::string rtspTransport = "tcp", publishTransport = "tcp", srtp = "both", whepCandidate;
   app.add_option("-u,--url", urls,
                  "play URL: rtmp://H:P/app/stream, http://H:P/app/stream.flv, "
                  "rtsp://H:P/app/stream, http://H:P/app/stream/index.m3u8 (HLS), "
@@ -79,8 +79,9 @@ int main(int argc, char** argv) {
   app.add_option("--rtsp-transport", rtspTransport,
                  "RTSP media transport: tcp (interleaved) or udp")
       ->check(CLI::IsMember({"tcp", "udp"}));
-  app.add_flag("--no-rtsp-rtcp", noRtspRtcp,
-               "RTSP/UDP viewers send no RTCP receiver reports (as players that never do)");
+  app.add_flag(
+      "--no-rtsp-rtcp", noRtspRtcp,
+      "RTSP viewers (UDP and TCP) send no RTCP receiver reports (as players that never do)");
   app.add_option("--srtp", srtp,
                  "WHEP SRTP profiles offered: both (AEAD_AES_128_GCM preferred), gcm, cm "
                  "(AES_CM_128_HMAC_SHA1_80)")
@@ -100,6 +101,10 @@ int main(int argc, char** argv) {
   app.add_flag("--whep-gro", whepGro,
                "WHEP viewers set UDP_GRO: a server's GSO batch arrives whole and is split here "
                "(on loopback the server is then not billed for cutting it into datagrams)");
+  app.add_option("--whep-candidate", whepCandidate,
+                 "WHEP viewers send media to the answer's UDP candidate at this numeric IPv4 or "
+                 "IPv6 address, failing if there is none (default: the URL's host, else the "
+                 "first IPv4 candidate)");
   app.add_flag("-q,--quiet", quiet, "no per-second lines");
   CLI11_PARSE(app, argc, argv);
 
@@ -157,6 +162,7 @@ int main(int argc, char** argv) {
     whep.rembBps = remb;
     whep.rembForMs = rembFor;
     whep.gro = whepGro;
+    whep.candidateHost = whepCandidate;
     std::string err = makeWhepClientConfig(srtp, whep);
     if (!err.empty()) {
       std::fprintf(stderr, "whep: %s\n", err.c_str());
@@ -182,13 +188,15 @@ int main(int argc, char** argv) {
     else if (rtspTransport == "udp")
       vs.push_back(makeRtspUdpViewer(loop, stats, t, !noRtspRtcp));
     else
-      vs.push_back(makeRtspViewer(loop, stats, t));
+      vs.push_back(makeRtspViewer(loop, stats, t, !noRtspRtcp));
   }
 
   // Players with timers (HLS polling, WHEP ICE/DTLS retransmission and consent, RTSP/UDP
-  // keep-alive) get a tick at most every 5 ms.
-  bool hasTick = rtspTransport == "udp";
-  for (const Target& t : targets) hasTick |= t.path.find(".m3u8") != std::string::npos || isWhep(t);
+  // keep-alive, RTSP receiver reports) get a tick at most every 5 ms.
+  bool hasTick = false;
+  for (const Target& t : targets)
+    hasTick |= t.path.find(".m3u8") != std::string::npos || isWhep(t) ||
+               (t.scheme == "rtsp" && (rtspTransport == "udp" || !noRtspRtcp));
   double nextPass = 0;
   const double start = monoMs();
   double nextTick = start + 1000;
@@ -253,7 +261,8 @@ int main(int argc, char** argv) {
                           {"whep_pli_interval", pliInterval},
                           {"whep_remb", remb},
                           {"whep_remb_for", rembFor},
-                          {"whep_gro", whepGro}};
+                          {"whep_gro", whepGro},
+                          {"whep_candidate", whepCandidate}};
     if (!reporter.writeSummary(json, elapsed, cfg.dump())) {
       std::fprintf(stderr, "cannot write %s\n", json.c_str());
       return 1;

@@ -161,8 +161,9 @@ class RtspCameras(unittest.TestCase):
 
 
 class FakeRtspServer:
-    """One H.264 track over UDP: RTP every 20 ms from sequence number 65500 (it wraps), every
-    tenth packet left out, a sender report every 400 ms; records the RTCP that comes back."""
+    """One H.264 track over UDP, or interleaved on the RTSP connection (channels 0-1) when the
+    player asks for TCP: RTP every 20 ms from sequence number 65500 (it wraps), every tenth packet
+    left out, a sender report every 400 ms; records the RTCP that comes back."""
 
     SSRC = 0x5EED1234
     FIRST_SEQ = 65500
@@ -178,10 +179,11 @@ class FakeRtspServer:
         self.rtcp.bind((xl.HOST, 0))
         self.port = self.tcp.getsockname()[1]
         self.client_ports = None
+        self.interleaved = False  # SETUP asked for RTP/AVP/TCP
         self.sent = []     # (monotonic time, extended sequence number) of each RTP packet sent
         self.skipped = []  # extended sequence numbers left out
         self.srs = {}      # middle 32 bits of each sender report's NTP time -> monotonic send time
-        self.reports = []  # (monotonic arrival, source address, datagram)
+        self.reports = []  # (monotonic arrival, source address or ("tcp", channel), packet)
 
     def close(self):
         for s in (self.tcp, self.rtp, self.rtcp):
@@ -209,9 +211,19 @@ class FakeRtspServer:
                     if not chunk:
                         sel.unregister(conn)
                         conn.close()
+                        playing = False  # the player left
                         continue
                     buf += chunk
-                    while b"\r\n\r\n" in buf:
+                    while buf:
+                        if buf[:1] == b"$":  # RFC 2326 §10.12: "$", channel, length, packet
+                            if len(buf) < 4 or len(buf) < 4 + struct.unpack("!H", buf[2:4])[0]:
+                                break
+                            end = 4 + struct.unpack("!H", buf[2:4])[0]
+                            self.reports.append((time.monotonic(), ("tcp", buf[1]), buf[4:end]))
+                            buf = buf[end:]
+                            continue
+                        if b"\r\n\r\n" not in buf:
+                            break
                         head, buf = buf.split(b"\r\n\r\n", 1)
                         playing |= self.answer(conn, head.decode())
                         if playing and not next_rtp:
@@ -225,7 +237,7 @@ class FakeRtspServer:
                     nal = b"\x65" if i % 25 == 0 else b"\x41"  # IDR, then non-IDR slices
                     pkt = struct.pack("!BBHII", 0x80, 0x80 | 96, ext & 0xFFFF, i * 1800,
                                       self.SSRC) + nal + b"\x00" * 100
-                    self.rtp.sendto(pkt, (xl.HOST, self.client_ports[0]))
+                    self.send(conn, 0, pkt)
                     self.sent.append((now, ext))
                 i += 1
                 next_rtp += 0.02
@@ -234,9 +246,9 @@ class FakeRtspServer:
                 ntp = int(wall * (1 << 32))
                 self.srs[(ntp >> 16) & 0xFFFFFFFF] = now
                 sr = struct.pack("!BBHIQIII", 0x80, 200, 6, self.SSRC, ntp, i * 1800, i, i * 100)
-                self.rtcp.sendto(sr, (xl.HOST, self.client_ports[1]))
+                self.send(conn, 1, sr)
                 next_sr += 0.4
-        # Reports sent in xl-load's last moments.
+        # Reports sent in xl-load's last moments (over TCP they were read before the close).
         self.rtcp.settimeout(0.3)
         try:
             while True:
@@ -246,6 +258,13 @@ class FakeRtspServer:
             pass
         if conn:
             conn.close()
+
+    def send(self, conn, channel: int, packet: bytes):
+        if self.interleaved:
+            conn.sendall(struct.pack("!BBH", 0x24, channel, len(packet)) + packet)
+        else:
+            sock = self.rtp if channel == 0 else self.rtcp
+            sock.sendto(packet, (xl.HOST, self.client_ports[channel]))
 
     def answer(self, conn, head: str) -> bool:
         lines = head.split("\r\n")
@@ -257,6 +276,9 @@ class FakeRtspServer:
             body = ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=fake\r\nt=0 0\r\n"
                     "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:trackID=0\r\n")
             extra = f"Content-Base: {url}/\r\nContent-Type: application/sdp\r\n"
+        elif method == "SETUP" and "interleaved=" in headers["transport"]:
+            self.interleaved = True
+            extra = "Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\nSession: 4711;timeout=60\r\n"
         elif method == "SETUP":
             ports = headers["transport"].split("client_port=")[1].split(";")[0]
             self.client_ports = [int(p) for p in ports.split("-")]
@@ -270,11 +292,17 @@ class FakeRtspServer:
 
 class ReceiverReportFields(unittest.TestCase):
     def test_receiver_reports_describe_what_arrived(self):
+        self.check_reports("udp")
+
+    def test_receiver_reports_over_tcp_interleaved(self):
+        self.check_reports("tcp")
+
+    def check_reports(self, transport: str):
         self.assertTrue(Path(LOAD).is_file(), f"xl-load not found at {LOAD!r}")
         out = Path(tempfile.mkdtemp(prefix="xl-load-rr-")) / "rr.json"
         srv = FakeRtspServer()
         proc = start_load(out, "-u", f"rtsp://{xl.HOST}:{srv.port}/cam", "-n", "1", "-d", "5",
-                          "--rtsp-transport", "udp")
+                          "--rtsp-transport", transport)
         try:
             srv.serve(proc)
         except BaseException:
@@ -294,7 +322,10 @@ class ReceiverReportFields(unittest.TestCase):
 
         ours, jitters = None, []
         for k, (at, addr, d) in enumerate(srv.reports):
-            self.assertEqual(addr[1], srv.client_ports[1], "sent from the RTCP port of SETUP")
+            if transport == "tcp":
+                self.assertEqual(addr, ("tcp", 1), "on the track's RTCP channel")
+            else:
+                self.assertEqual(addr[1], srv.client_ports[1], "sent from the RTCP port of SETUP")
             self.assertEqual(len(d), 52, d.hex())
             # RR with one report block (§6.4.2), then SDES with the CNAME (§6.5.1).
             b0, pt, words, sender = struct.unpack("!BBHI", d[:8])

@@ -13,7 +13,7 @@ namespace xlload {
 
 class RtspReader {
  public:
-  static constexpr size_t kPeek = 32;
+  static constexpr size_t kPeek = 64;  // an RTP header, or a whole sender report + CNAME
   class Sink {
    public:
     virtual ~Sink() = default;

@@ -1,10 +1,10 @@
 // RTSP player over TCP interleaved (RFC 2326 §10.12): DESCRIBE, SETUP per track, PLAY, then
 // "$ channel length" frames. RTP (RFC 3550 §5.1) of the video track is peeked for IDR / IRAP NAL
 // units: H.264 (RFC 6184 §5.6-5.8) and H.265 (RFC 7798 §4.4). With UDP transport (§12.39
-// client_port) each track gets a bound RTP/RTCP socket pair, an OPTIONS request every 20 s
-// keeps the session alive, and each track sends RTCP receiver reports about once a second from
-// its RTCP socket to the server's (server_port), answering the server's sender reports
-// (rtsp_rtcp.h).
+// client_port) each track gets a bound RTP/RTCP socket pair and an OPTIONS request every 20 s
+// keeps the session alive. Each track sends RTCP receiver reports about once a second, as ffmpeg
+// and GStreamer players do, answering the server's sender reports (rtsp_rtcp.h): over UDP from
+// its RTCP socket to the server's (server_port), over TCP on the track's odd channel.
 #include <arpa/inet.h>
 #include <errno.h>
 #include <sys/socket.h>
@@ -54,17 +54,26 @@ class RtspViewer final : public Viewer, public RtspReader::Sink {
   ~RtspViewer() override { onEnd(); }
 
   void tick(double nowMs) override {
-    if (!udp_ || step_ != "PLAY" || done()) return;
-    if (nowMs - lastRequestMs_ >= kKeepAliveMs) request("OPTIONS", base_, "");
-    for (Track& t : tracks_) {
+    if (step_ != "PLAY" || done()) return;
+    if (udp_ && nowMs - lastRequestMs_ >= kKeepAliveMs) request("OPTIONS", base_, "");
+    for (size_t i = 0; i < tracks_.size(); ++i) {
+      Track& t = tracks_[i];
       if (!t.rtcp || !receiverReports_) continue;
-      uint8_t pkt[RtspRtcpTrack::kMaxReport];
-      const size_t n = t.rtcp->reportIfDue(pkt, nowMs, random());
+      // Over TCP the report is an interleaved frame on the track's odd channel (RFC 2326 §10.12).
+      uint8_t pkt[4 + RtspRtcpTrack::kMaxReport];
+      const size_t n = t.rtcp->reportIfDue(pkt + 4, nowMs, random());
       if (n == 0) continue;
-      // A full socket buffer loses a report, as UDP would: the next one follows within 1.5 s.
-      if (::sendto(t.rtcpPort->fd, pkt, n, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&t.server),
-                   sizeof t.server) != static_cast<ssize_t>(n))
-        continue;
+      if (!udp_) {
+        pkt[0] = '$';
+        pkt[1] = static_cast<uint8_t>(2 * i + 1);
+        pkt[2] = static_cast<uint8_t>(n >> 8);
+        pkt[3] = static_cast<uint8_t>(n);
+        send(pkt, n + 4);
+      } else if (::sendto(t.rtcpPort->fd, pkt + 4, n, MSG_DONTWAIT,
+                          reinterpret_cast<sockaddr*>(&t.server),
+                          sizeof t.server) != static_cast<ssize_t>(n)) {
+        continue;  // a full socket buffer loses a report, as UDP would: the next follows in 1.5 s
+      }
       ++stats_.rtspReceiverReports;
       if (t.rtcp->reportedSenderReport()) ++stats_.rtspReportsWithLsr;
     }
@@ -91,7 +100,7 @@ class RtspViewer final : public Viewer, public RtspReader::Sink {
   };
   struct Track : RtspTrack {
     std::unique_ptr<UdpPort> rtpPort, rtcpPort;
-    std::unique_ptr<RtspRtcpTrack> rtcp;  // once SETUP named the server's RTCP port
+    std::unique_ptr<RtspRtcpTrack> rtcp;  // over UDP once SETUP named the server's RTCP port
     sockaddr_in server{};                 // that port
   };
 
@@ -192,14 +201,27 @@ class RtspViewer final : public Viewer, public RtspReader::Sink {
     if (ch % 2 == 0 && track < tracks_.size()) media(now_);
   }
 
-  void onFrameEnd(uint8_t, const uint8_t* peek, size_t n) override {
-    if (!isVideo_ || n < 12) return;
+  void onFrameEnd(uint8_t ch, const uint8_t* peek, size_t n) override {
+    RtspRtcpTrack* rtcp = ch / 2 < tracks_.size() ? tracks_[ch / 2].rtcp.get() : nullptr;
+    if (ch % 2 == 1) {
+      if (!rtcp) return;
+      // A compound report longer than the peek is not read (the server's SR + CNAME fits).
+      const auto kind =
+          n == frameLen_ ? rtcp->onRtcp(peek, n, now_) : RtspRtcpTrack::Rtcp::kMalformed;
+      stats_.rtspSenderReports += kind == RtspRtcpTrack::Rtcp::kSenderReport;
+      stats_.rtspRtcpMalformed += kind == RtspRtcpTrack::Rtcp::kMalformed;
+      return;
+    }
+    if ((!isVideo_ && !rtcp) || n < 12) return;
     // A truncated peek lacks the padding count at the packet's end: read it as unpadded.
     uint8_t h[RtspReader::kPeek];
     std::memcpy(h, peek, n);
     if (n < frameLen_) h[0] &= ~0x20;
     RtpView v;
-    if (parseRtp(h, n, v) && startsKeyframe(v.payload, v.payloadLen, h265_)) keyframe(now_);
+    if (!parseRtp(h, n, v)) return;
+    // Only the header counts for reception statistics; the payload length is not used.
+    if (rtcp) rtcp->onRtp(v, now_);
+    if (isVideo_ && startsKeyframe(v.payload, v.payloadLen, h265_)) keyframe(now_);
   }
 
   bool onResponse(int status, const std::string& head, const std::string& body) override {
@@ -224,7 +246,13 @@ class RtspViewer final : public Viewer, public RtspReader::Sink {
         session_ = rtspHeader(head, "session");
         session_ = session_.substr(0, session_.find(';'));
       }
-      if (udp_) startRtcp(tracks_[setupIndex_ - 1], rtspHeader(head, "transport"));
+      if (udp_) {
+        startRtcp(tracks_[setupIndex_ - 1], rtspHeader(head, "transport"));
+      } else if (receiverReports_) {
+        Track& t = tracks_[setupIndex_ - 1];
+        t.rtcp =
+            std::make_unique<RtspRtcpTrack>(static_cast<uint32_t>(rng_()), t.clockRate, random());
+      }
       if (setupIndex_ < tracks_.size()) {
         setupNext();
       } else {
@@ -287,8 +315,9 @@ class RtspViewer final : public Viewer, public RtspReader::Sink {
 
 }  // namespace
 
-std::unique_ptr<Viewer> makeRtspViewer(Loop& loop, Stats& stats, const Target& t) {
-  return std::make_unique<RtspViewer>(loop, stats, t, false, false);
+std::unique_ptr<Viewer> makeRtspViewer(Loop& loop, Stats& stats, const Target& t,
+                                       bool receiverReports) {
+  return std::make_unique<RtspViewer>(loop, stats, t, false, receiverReports);
 }
 
 std::unique_ptr<Viewer> makeRtspUdpViewer(Loop& loop, Stats& stats, const Target& t,

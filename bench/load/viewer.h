@@ -97,7 +97,8 @@ class Viewer : public EventHandler {
 
 std::unique_ptr<Viewer> makeRtmpViewer(Loop& loop, Stats& stats, const Target& t);
 std::unique_ptr<Viewer> makeFlvViewer(Loop& loop, Stats& stats, const Target& t);
-std::unique_ptr<Viewer> makeRtspViewer(Loop& loop, Stats& stats, const Target& t);
+std::unique_ptr<Viewer> makeRtspViewer(Loop& loop, Stats& stats, const Target& t,
+                                       bool receiverReports);
 std::unique_ptr<Viewer> makeHlsViewer(Loop& loop, Stats& stats, const Target& t);
 // LL-HLS: partial segments with blocking reload (_HLS_msn/_HLS_part); whole segments otherwise.
 std::unique_ptr<Viewer> makeLlHlsViewer(Loop& loop, Stats& stats, const Target& t);

@@ -80,8 +80,11 @@ TEST(ParcelPool, CopiesRunOnTheDestinationAndComeBack) {
   sink.done = &more;
   int sent = 0;
   while (sent < 40) {  // one at a time: each parcel is back before the next goes
-    d[99] = static_cast<uint8_t>(sink.got.load());
-    if (pool.inFlight() == 0 && pool.forward(w, sink, d, sizeof d, *from)) ++sent;
+    // The count is read once the last parcel is back, so that it includes that parcel.
+    if (pool.inFlight() == 0) {
+      d[99] = static_cast<uint8_t>(sink.got.load());
+      if (pool.forward(w, sink, d, sizeof d, *from)) ++sent;
+    }
     std::this_thread::yield();
   }
   more.wait();
