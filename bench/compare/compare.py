@@ -112,9 +112,9 @@ class Server:
     """A running server: its pids for sampling and how to reach it."""
 
     def __init__(self, kind: str, tmp: Path, args, mode: str = "realtime", workers: int = 1,
-                 engine: str = "writev"):
+                 engine: str = "writev", opus_ms: int = 20):
         self.kind, self.tmp, self.mode, self.workers = kind, tmp, mode, workers
-        self.engine = engine
+        self.engine, self.opus_ms = engine, opus_ms
         self.rtmp, self.http, self.rtsp = free_port(), free_port(), free_port()
         self.log = open(tmp / f"{kind}.log", "w")
         if kind == "xueliang":
@@ -127,7 +127,9 @@ class Server:
                 f'[rtmp]\nlisten = "127.0.0.1:{self.rtmp}"\n\n[http]\n'
                 f'listen = "127.0.0.1:{self.http}"\n\n[rtsp]\nlisten = "127.0.0.1:{self.rtsp}"\n'
                 "udp_rtp_port = 0\nudp_rtcp_port = 0\n\n[hls]\nenabled = false\n\n"
-                f'[webrtc]\nlisten_ip = "127.0.0.1"\nudp_port = {free_udp_port()}\n')
+                f'[webrtc]\nlisten_ip = "127.0.0.1"\nudp_port = {free_udp_port()}\n'
+                # only when not the default, so that builds without the key compare too
+                + (f"opus_frame_ms = {opus_ms}\n" if opus_ms != 20 else ""))
             self.proc = subprocess.Popen([args.xueliang, "-c", str(conf)], stdout=self.log,
                                          stderr=subprocess.STDOUT,
                                          preexec_fn=pinned(args.server_cpus))
@@ -168,8 +170,8 @@ class Server:
 
 def run_point(args, server: Server, proto: str, viewers: int, tmp: Path,
               receive: str = "") -> dict:
-    tag = (f"{server.kind}-{proto}{'-' + receive if receive else ''}-{server.mode}"
-           f"{engine_suffix(server.engine)}-w{server.workers}-{viewers}")
+    tag = (f"{server.kind}-{proto}{'-' + receive if receive else ''}{opus_suffix(server.opus_ms)}"
+           f"-{server.mode}{engine_suffix(server.engine)}-w{server.workers}-{viewers}")
     ramp_s = viewers / args.ramp
     probe_s = args.probe / args.probe_ramp + 1 if args.probe else 0
     duration = ramp_s + args.settle + args.window + 1 + probe_s
@@ -206,7 +208,8 @@ def run_point(args, server: Server, proto: str, viewers: int, tmp: Path,
         probe.wait()
     win = [s for s in samples if w0 <= s[0] <= w1]
     res = {"server": server.kind, "proto": proto, "mode": server.mode, "workers": server.workers,
-           "viewers": viewers, "baseline_rss": rss0, "receive": receive, "engine": server.engine}
+           "viewers": viewers, "baseline_rss": rss0, "receive": receive, "engine": server.engine,
+           "opus_ms": server.opus_ms}
     try:
         res["load"] = json.loads(summary.read_text())
         ticks = [json.loads(l) for l in jsonl.read_text().splitlines() if l.strip()]
@@ -278,9 +281,18 @@ def spread(r: dict) -> str:
     return f" ({min(rs):.2f}–{max(rs):.2f})" if len(rs) > 1 else ""
 
 
+def opus_suffix(opus_ms: int) -> str:
+    """A WHEP point's Opus frame duration when not the default 20 ms, in labels and paths."""
+    return "" if opus_ms == 20 else f"-opus{opus_ms}"
+
+
 def proto_label(r: dict) -> str:
-    """WHEP rows name how xl-load received: one datagram per read, or GSO batches whole (GRO)."""
-    return r["proto"] + (f" ({r['receive']})" if r.get("receive") else "")
+    """WHEP rows name how xl-load received (one datagram per read, or GSO batches whole: GRO)
+    and the Opus frame duration when it is not 20 ms."""
+    notes = [r["receive"]] if r.get("receive") else []
+    if r.get("opus_ms", 20) != 20:
+        notes.append(f"opus {r['opus_ms']} ms")
+    return r["proto"] + (f" ({', '.join(notes)})" if notes else "")
 
 
 def table(results: list[dict]) -> str:
@@ -328,10 +340,10 @@ def publish(args, server: Server, tmp: Path) -> subprocess.Popen:
 
 
 def one_point(args, kind, mode, workers, proto, n, d: Path, receive: str = "",
-              engine: str = "writev") -> dict:
+              engine: str = "writev", opus_ms: int = 20) -> dict:
     """Starts the server, publishes, runs the viewers; with --paired-floor then measures the
     floor at the rate the viewers got, while the machine is in the same state."""
-    server = Server(kind, d, args, mode, workers, engine)
+    server = Server(kind, d, args, mode, workers, engine, opus_ms)
     pub = None
     try:
         pub = publish(args, server, d)
@@ -339,7 +351,7 @@ def one_point(args, kind, mode, workers, proto, n, d: Path, receive: str = "",
     except RuntimeError as e:
         print(f"  {kind} {proto} {n}: {e}", flush=True)
         return {"server": kind, "proto": proto, "mode": mode, "workers": workers, "viewers": n,
-                "engine": engine, "error": str(e)}
+                "engine": engine, "opus_ms": opus_ms, "error": str(e)}
     finally:
         if pub:
             pub.terminate()
@@ -408,6 +420,9 @@ def main() -> int:
     ap.add_argument("--io-engines", default="writev",
                     help="Xueliang [limits] io_engine values, comma-separated (writev,io_uring): "
                          "each point runs with each, alternating within every repeat")
+    ap.add_argument("--opus-frame-ms", default="20",
+                    help="Xueliang [webrtc] opus_frame_ms for WHEP points, comma-separated to run "
+                         "each (e.g. 20,60), alternating within every repeat")
     ap.add_argument("--probe", type=int, default=0,
                     help="late joiners after the steady window (their TTFF p99 is its own column)")
     ap.add_argument("--probe-ramp", type=float, default=20, help="late joiners per second")
@@ -437,15 +452,20 @@ def main() -> int:
         for proto in protos:
             receives = args.whep_receive.split(",") if proto in WHEP_SRTP else [""]
             engines = args.io_engines.split(",") if kind == "xueliang" else ["writev"]
+            opus = ([int(v) for v in args.opus_frame_ms.split(",")]
+                    if kind == "xueliang" and proto in WHEP_SRTP else [20])
+            # Variants of one point alternate within every repeat, so they see the same machine.
+            variants = [(e, o) for e in engines for o in opus]
             for receive, n in [(rc, n) for rc in receives for n in counts]:
-                runs = {e: [] for e in engines}
+                runs = {v: [] for v in variants}
                 for rep in range(max(1, args.repeat)):
-                    for e in engines:
-                        d = (tmp / f"{kind}-{mode}{engine_suffix(e)}-w{workers}-{proto}{receive}-{n}"
-                             / f"run{rep}")
+                    for e, o in variants:
+                        d = (tmp / f"{kind}-{mode}{engine_suffix(e)}-w{workers}-{proto}{receive}"
+                             f"{opus_suffix(o)}-{n}" / f"run{rep}")
                         d.mkdir(parents=True, exist_ok=True)
-                        runs[e].append(one_point(args, kind, mode, workers, proto, n, d, receive, e))
-                results += [median_run(runs[e]) for e in engines]
+                        runs[(e, o)].append(
+                            one_point(args, kind, mode, workers, proto, n, d, receive, e, o))
+                results += [median_run(runs[v]) for v in variants]
     if not args.paired_floor:
         # The floor at each count, at the bitrate the viewers actually got, per frame and merged.
         floors = {}

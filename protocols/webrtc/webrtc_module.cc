@@ -36,6 +36,7 @@ struct WebrtcSettings {
   uint64_t consentTimeoutMs = 30000;
   bool iceTcp = true;  // ICE-TCP passive candidates on the TCP port of the media port's number
   uint64_t whipKeyframeMs = 2000;
+  int opusFrameMs = 20;
 };
 
 // The local addresses, IPv4 and IPv6, as the system lists them (hostCandidates() picks).
@@ -82,7 +83,14 @@ class WebrtcModule : public ProtocolModule {
     next.iceTcp = s.boolean("ice_tcp", true);
     next.whipKeyframeMs =
         static_cast<uint64_t>(s.integer("whip_keyframe_interval_ms", 2000, 500, 60000));
-    if (apply) settings_ = next;
+    next.opusFrameMs = static_cast<int>(s.integer("opus_frame_ms", 20, 10, 60));
+    if (next.opusFrameMs != 10 && next.opusFrameMs != 20 && next.opusFrameMs != 40 &&
+        next.opusFrameMs != 60)
+      s.error("opus_frame_ms", "must be 10, 20, 40 or 60 (an Opus frame duration)");
+    if (apply) {
+      settings_ = next;
+      transcode_->opusFrameMs.store(next.opusFrameMs);
+    }
   }
 
   Status startWorker(Worker& w, ServerContext& ctx) override {
@@ -242,6 +250,7 @@ class WebrtcModule : public ProtocolModule {
   std::shared_ptr<FeedbackCounters> feedbackCounters() const { return feedback_; }
   // DTLS handshake totals of WHEP and WHIP sessions (lost flights, resends, timeouts).
   std::shared_ptr<DtlsCounters> dtlsCounters() const { return dtlsCounters_; }
+  std::shared_ptr<const TranscodeSettings> transcodeSettings() const { return transcode_; }
   // PATCH /{app}/{stream}/whep/{id}: trickle ICE (trickle.h).
   void patchWhep(http::HttpExchange& ex) {
     auto path = parseResourcePath(ex.request().path, "whep");
@@ -269,6 +278,7 @@ class WebrtcModule : public ProtocolModule {
   }
 
   WebrtcSettings settings_;
+  std::shared_ptr<TranscodeSettings> transcode_ = std::make_shared<TranscodeSettings>();
   std::string bindIp_;  // listen_ip, or 0.0.0.0 where "::" could not be bound
   ServerContext* ctx_ = nullptr;
   int format_ = -1;
@@ -335,7 +345,10 @@ void registerWebrtcModule(ModuleRegistry& registry) {
   auto feedback = m->feedbackCounters();
   auto dtls = m->dtlsCounters();
   registry.addOutputFormat(
-      {"webrtc", [counters] { return std::make_unique<webrtc::WebrtcMuxer>(counters); },
+      {"webrtc",
+       [counters, transcode = m->transcodeSettings()] {
+         return std::make_unique<webrtc::WebrtcMuxer>(counters, transcode);
+       },
        [counters, feedback, dtls] {
          return feedback->metricsText() + dtls->metricsText() +
                 "# HELP xueliang_webrtc_transcoders Streams whose AAC is being transcoded to "

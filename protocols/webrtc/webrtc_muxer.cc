@@ -24,8 +24,9 @@ int64_t steadyMs() {
 
 }  // namespace
 
-WebrtcMuxer::WebrtcMuxer(std::shared_ptr<TranscoderCounters> counters)
-    : counters_(std::move(counters)) {}
+WebrtcMuxer::WebrtcMuxer(std::shared_ptr<TranscoderCounters> counters,
+                         std::shared_ptr<const TranscodeSettings> settings)
+    : counters_(std::move(counters)), settings_(std::move(settings)) {}
 
 WebrtcMuxer::~WebrtcMuxer() {
   dropTranscoder();
@@ -70,7 +71,8 @@ BufferRef WebrtcMuxer::transcodeAac(const Frame& f, const MediaInfo& info) {
     c.outputSampleRate = kOpusRate;
     c.outputChannels = 2;
     c.bitrate = kOpusBitrate;
-    c.encoderOptions = {{"frame_duration", "20"}, {"application", "audio"}};
+    c.encoderOptions = {{"frame_duration", std::to_string(settings_->opusFrameMs.load())},
+                        {"application", "audio"}};
     auto t = AudioTranscoder::create(c);
     if (!t) {
       spdlog::warn("webrtc: cannot transcode AAC to Opus ({}); WebRTC viewers get no audio",

@@ -27,9 +27,19 @@ struct TranscoderCounters {
   std::atomic<uint64_t> errors{0};  // input frames skipped as undecodable
 };
 
+// How AAC is transcoded: set from [webrtc] on the main thread before the workers start, read
+// when a stream's transcoder is made on its worker.
+struct TranscodeSettings {
+  // Opus frame (and RTP packet) duration. 20 ms is WebRTC's usual; 40 or 60 ms send a half or a
+  // third of the audio packets, each a sendmmsg message per viewer, for 20-40 ms more latency.
+  std::atomic<int> opusFrameMs{20};
+};
+
 class WebrtcMuxer : public Muxer {
  public:
-  explicit WebrtcMuxer(std::shared_ptr<TranscoderCounters> counters);
+  explicit WebrtcMuxer(
+      std::shared_ptr<TranscoderCounters> counters,
+      std::shared_ptr<const TranscodeSettings> settings = std::make_shared<TranscodeSettings>());
   ~WebrtcMuxer() override;
   BufferRef header(const MediaInfo&) override { return {}; }
   BufferRef mux(const Frame& frame, const MediaInfo& info) override;
@@ -41,6 +51,7 @@ class WebrtcMuxer : public Muxer {
   void dropTranscoder();
 
   std::shared_ptr<TranscoderCounters> counters_;
+  std::shared_ptr<const TranscodeSettings> settings_;
   rtsp::RtspMuxer rtp_;
   std::unique_ptr<AudioTranscoder> transcoder_;
   const void* aacConfig_ = nullptr;  // the AudioSpecificConfig the transcoder was made for

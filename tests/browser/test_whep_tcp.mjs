@@ -4,7 +4,8 @@
 // candidate on the media port's TCP number. Frames decoded must increase, the browser's selected
 // candidate pair must be TCP, and the server must list the session as ICE-TCP. Then a second
 // session plays over UDP next to it, and closing the TCP page ends its session by consent
-// timeout.
+// timeout. This server sends Opus in 60 ms packets (`opus_frame_ms = 60`): the built-in player
+// page must decode live/demo's AAC, transcoded, at 16-17 packets a second.
 //
 // Env: XUELIANG_BIN (default build/xueliang), CHROMIUM (default /usr/bin/chromium).
 import { test, before, after } from 'node:test';
@@ -15,10 +16,11 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 
 import {
-  CHROMIUM, CHROMIUM_ARGS, freePort, until, serverLogTail, assertTools, makeCameraClip, fileSource,
-  startWebrtcServer, untilServerReady, streamsListed, webrtcSessions as listWebrtc, stopAll,
+  CHROMIUM, CHROMIUM_ARGS, DEMO_CLIP, freePort, until, serverLogTail, assertTools, makeCameraClip,
+  fileSource, startWebrtcServer, untilServerReady, streamsListed, webrtcSessions as listWebrtc,
+  stopAll,
 } from './xl_common.mjs';
-import { newRtcPage, statsOver, untilStats } from './webrtc_page.mjs';
+import { newRtcPage, playerStats, statsOver, untilPlayer, untilStats } from './webrtc_page.mjs';
 
 const S = {};
 const serverLog = () => serverLogTail(S);
@@ -49,9 +51,11 @@ before(async () => {
   // The media port's number for both UDP and TCP: a free TCP port, hopefully free for UDP too.
   S.mediaPort = await freePort();
   await startWebrtcServer(S, 'test_whep_tcp.mjs',
-    [`udp_port = ${S.mediaPort}`, 'ice_tcp = true', 'consent_timeout_ms = 5000'],
-    fileSource('live/camera', S.clip));
-  await untilServerReady(S, 'live/camera published', 15000, () => streamsListed(S, 'live/camera'));
+    [`udp_port = ${S.mediaPort}`, 'ice_tcp = true', 'consent_timeout_ms = 5000',
+      'opus_frame_ms = 60'],
+    [...fileSource('live/camera', S.clip), ...fileSource('live/demo', DEMO_CLIP)]);
+  await untilServerReady(S, 'live/camera and live/demo published', 15000,
+    () => streamsListed(S, 'live/camera', 'live/demo'));
   assert.match(fs.readFileSync(S.logPath, 'utf8'), new RegExp(`ICE-TCP \\(passive\\) on TCP port ${S.mediaPort}`));
   S.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
 });
@@ -94,4 +98,26 @@ test('a UDP session plays beside it; the closed TCP page ends by consent timeout
   const log = fs.readFileSync(S.logPath, 'utf8');
   assert.equal((log.match(/closed \(no ICE consent/g) || []).length, 1, 'ended by consent timeout');
   await udpPage.close();
+});
+
+test('AAC transcoded to Opus in 60 ms packets: Chromium decodes the audio', async () => {
+  const page = await newRtcPage(S.browser);
+  try {
+    await page.goto(`${S.base}/live/demo/`);
+    await untilPlayer(page, 'live/demo: decoded video and audio packets', 20000,
+      (s) => s.framesDecoded > 0 && s.audioPackets > 0, serverLog);
+    const [a, b] = await statsOver(() => playerStats(page), 3000);
+    const packets = b.audioPackets - a.audioPackets;
+    const samples = b.audioSamples - a.audioSamples;
+    const concealed = b.audioConcealed - a.audioConcealed;
+    console.log(`# 3 s: ${packets} Opus packets, ${samples} samples, ${concealed} concealed`);
+    assert.equal(b.audioCodec, 'audio/opus');
+    // 60 ms packets: 16.7 a second (20 ms packets would be 50).
+    assert.ok(packets >= 40 && packets <= 60, `60 ms packets: ${packets} in 3 s`);
+    // The decoder's output runs at 48 kHz for the whole interval, little of it concealment.
+    assert.ok(samples >= 0.8 * 3 * 48000, `samples decoded: ${samples}`);
+    assert.ok(concealed <= 0.2 * samples, `concealed ${concealed} of ${samples}`);
+  } finally {
+    await page.close();
+  }
 });

@@ -133,6 +133,29 @@ TEST(WebrtcMuxer, AacBecomesOpusOnTheVideosClock) {
       << "video " << videoWall << " audio " << audioWall;
 }
 
+TEST(WebrtcMuxer, OpusFrameDurationFollowsTheSetting) {
+  test::Clip clip = test::readClip(XL_DEMO_CLIP, 3.0);
+  ASSERT_FALSE(clip.packets.empty()) << XL_DEMO_CLIP;
+  const MediaInfo info = infoOf(clip, Codec::kAAC);
+  for (int ms : {40, 60}) {
+    auto settings = std::make_shared<TranscodeSettings>();
+    settings->opusFrameMs = ms;
+    WebrtcMuxer mux(std::make_shared<TranscoderCounters>(), settings);
+    Parsed out;
+    for (const auto& p : clip.packets) {
+      if (BufferRef b = mux.mux(frameOf(p, Codec::kAAC), info)) parse(b, out);
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+    std::vector<uint32_t> audioTs;
+    for (auto& r : out.rtp)
+      if (r.channel == 2) audioTs.push_back(r.ts);
+    // ~3 s of audio in packets of `ms`, each 48 * ms ticks after the one before.
+    EXPECT_NEAR(double(audioTs.size()), 3000.0 / ms, 3.0) << ms;
+    for (size_t i = 1; i < audioTs.size(); ++i)
+      EXPECT_EQ(audioTs[i] - audioTs[i - 1], 48u * ms) << ms << " ms, packet " << i;
+  }
+}
+
 TEST(WebrtcMuxer, OpusAndG711PassThroughWithoutATranscoder) {
   test::Clip clip = test::readClip(XL_DEMO_CLIP, 0.5);
   ASSERT_FALSE(clip.packets.empty());
