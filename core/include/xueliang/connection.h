@@ -60,6 +60,11 @@ class TcpConnection {
     flush();
   }
 
+  // Input that needs no quick answer (a playing viewer's receiver reports): while on, the
+  // connection's input does not wake the loop but is read in batches with other deferred
+  // connections', within 50 ms (DeferredReads::kMaxDelayMs).
+  void deferReads(bool on);
+
   // Flushes what it can, then closes. Idempotent; onClosed follows asynchronously.
   void close(const char* reason = nullptr);
   // Closes when the output queue is empty (graceful end of a response).
@@ -88,6 +93,9 @@ class TcpConnection {
     uint32_t len;
     int64_t dts;
   };
+  friend class DeferredReads;
+  void readDeferred() { readAll(); }
+  void stopDeferring();
   void onPoll(int status, int events);
   void updatePoll();
   void readAll();
@@ -127,6 +135,7 @@ class TcpConnection {
   enum class State { kOpen, kDraining, kClosing };
   State state_ = State::kOpen;
   bool closedNotified_ = false;
+  bool deferred_ = false;         // input read by the worker's DeferredReads, not by poll_
   UringWriter* uring_ = nullptr;  // holds uringSlot_, this connection's write in flight
   int uringSlot_ = -1;
 };

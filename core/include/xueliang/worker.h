@@ -17,8 +17,10 @@
 
 namespace xl {
 
-// A unit of work posted to a worker. Intrusive so the queue needs no extra nodes.
+class DeferredReads;
 class UringWriter;
+
+// A unit of work posted to a worker. Intrusive so the queue needs no extra nodes.
 
 struct Task {
   virtual ~Task() = default;
@@ -79,6 +81,9 @@ class Worker {
   // ring can be made (logged once, and the worker writes with writev).
   UringWriter* uringWriter() { return ioUring_ ? makeUringWriter() : nullptr; }
 
+  // The worker's set of connections whose input is read late, in batches (made on first use).
+  DeferredReads& deferredReads();
+
   // A 64 KiB scratch buffer for socket reads, shared by every connection of this worker: a
   // connection's bytes are consumed before the next read, so no per-connection read buffer.
   uint8_t* readScratch() { return readScratch_.get(); }
@@ -102,6 +107,7 @@ class Worker {
   std::unique_ptr<uint8_t[]> readScratch_;
   bool ioUring_ = false;
   std::unique_ptr<UringWriter> uring_;
+  std::unique_ptr<DeferredReads> deferredReads_;
 };
 
 }  // namespace xl

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "../net/deferred_reads.h"
 #include "../net/uring_writer.h"
 
 namespace xl {
@@ -31,6 +32,7 @@ Worker::~Worker() {
   tick_.reset();
   flushTimer_.reset();
   uring_.reset();
+  deferredReads_.reset();
   ioUring_ = false;
   uv_run(&loop_, UV_RUN_NOWAIT);  // let close callbacks free the handles
   if (uv_loop_close(&loop_) != 0) spdlog::warn("worker {}: loop closed with live handles", index_);
@@ -65,6 +67,7 @@ void Worker::stop(std::function<void()> onStop) {
     uv_unref(reinterpret_cast<uv_handle_t*>(wake_.get()));
     uv_unref(reinterpret_cast<uv_handle_t*>(tick_.get()));
     flushTimer_->unref();
+    if (deferredReads_) deferredReads_->unref();
   });
   thread_.join();
 }
@@ -91,6 +94,11 @@ UringWriter* Worker::makeUringWriter() {
     if (!uring_) ioUring_ = false;  // create() logged why; writev from now on
   }
   return uring_.get();
+}
+
+DeferredReads& Worker::deferredReads() {
+  if (!deferredReads_) deferredReads_ = std::make_unique<DeferredReads>(&loop_);
+  return *deferredReads_;
 }
 
 void Worker::drain() {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "deferred_reads.h"
 #include "uring_writer.h"
 #include "xueliang/connection.h"
 
@@ -21,6 +22,7 @@ TcpConnection::~TcpConnection() {
   // Destroyed before its close completed (worker shutdown): the pending close callback must not
   // reach this object, and the socket is released now.
   handler_ = nullptr;
+  stopDeferring();
   releaseUringSlot();
   if (closingPoll_) closingPoll_->data = nullptr;
   poll_.reset();
@@ -43,7 +45,7 @@ void TcpConnection::updatePoll() {
   if (state_ == State::kClosing || !poll_) return;
   // A write in the ring reports itself: polling for writability meanwhile would only spin.
   int want = count_ && uringSlot_ < 0 ? UV_WRITABLE : 0;
-  if (state_ == State::kOpen) want |= UV_READABLE;
+  if (state_ == State::kOpen && !deferred_) want |= UV_READABLE;
   if (want != pollEvents_) startPoll(want);
 }
 
@@ -65,6 +67,23 @@ void TcpConnection::onPoll(int status, int events) {
   }
   if (events & UV_WRITABLE) flush();
   if ((events & UV_READABLE) && state_ == State::kOpen) readAll();
+}
+
+void TcpConnection::deferReads(bool on) {
+  if (on == deferred_ || state_ != State::kOpen || !poll_) return;
+  if (on) {
+    if (!worker_.deferredReads().add(this, fd_)) return;
+    deferred_ = true;
+  } else {
+    stopDeferring();
+  }
+  updatePoll();
+}
+
+void TcpConnection::stopDeferring() {
+  if (!deferred_) return;
+  deferred_ = false;
+  worker_.deferredReads().remove(this, fd_);
 }
 
 void TcpConnection::readAll() {
@@ -275,12 +294,14 @@ int64_t TcpConnection::queuedMediaMs() const {
 void TcpConnection::closeAfterFlush() {
   if (state_ != State::kOpen) return;
   state_ = State::kDraining;  // no more reads; close once the queue is written
+  stopDeferring();
   flush();
 }
 
 void TcpConnection::close(const char* reason) {
   if (state_ == State::kClosing) return;
   state_ = State::kClosing;
+  stopDeferring();
   if (uringSlot_ >= 0) {
     // A flush before close leaves at once, as a writev would have; a write the kernel still
     // holds keeps its buffers alive in the ring until it completes.

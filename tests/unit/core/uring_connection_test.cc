@@ -24,6 +24,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using test::runOn;
+using test::waitFor;
 
 class CountingHandler : public ConnectionHandler {
  public:
@@ -39,15 +40,6 @@ std::string pattern(size_t from, size_t n) {
   std::string s(n, '\0');
   for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((from + i) * 131 % 251);
   return s;
-}
-
-bool waitFor(const std::function<bool()>& cond, std::chrono::milliseconds limit = 5s) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (!cond()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
 }
 
 class UringConnectionTest : public ::testing::Test {
