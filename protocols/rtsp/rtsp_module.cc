@@ -140,7 +140,11 @@ void registerRtspModule(ModuleRegistry& registry) {
                     "# TYPE xueliang_rtsp_udp_unknown_source_drops_total counter\n"
                     "xueliang_rtsp_udp_unknown_source_drops_total " +
                     std::to_string(router->dropped()) + "\n";
-           }}));
+           },
+       // The interleaved framing names each packet's track, so audio can ride with video: one
+       // iovec and one write per video frame for a TCP viewer; UDP viewers split the packets by
+       // channel (and one-track viewers take their track's part).
+       .coalesceAudio = true}));
   registry.addProtocol(std::move(module));
 }
 

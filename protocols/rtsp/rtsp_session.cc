@@ -343,6 +343,7 @@ void RtspSession::leaveStream() {
   if (stream_ && playing_) stream_->detach(this, format_, worker_);
   stream_.reset();
   playing_ = false;
+  conn_.deferReads(false);
 }
 
 void RtspSession::onJoin(const BufferRef&, const std::vector<MuxedBatch>& gop) {
@@ -371,6 +372,9 @@ void RtspSession::onJoin(const BufferRef&, const std::vector<MuxedBatch>& gop) {
   }
   if (out_ && transport_ == Transport::kTcp) {
     out_->join({}, mine);
+    // What the player sends now is mostly receiver reports: read them in batches, not on a
+    // wake-up each (requests still get their answer within 50 ms).
+    conn_.deferReads(true);
   } else if (udpOut_) {
     for (const MuxedBatch& b : mine) udpOut_->deliver(b);
   }
@@ -378,11 +382,18 @@ void RtspSession::onJoin(const BufferRef&, const std::vector<MuxedBatch>& gop) {
 }
 
 void RtspSession::onBatch(const MuxedBatch& b) {
-  if (!playing_ || pendingPlayCseq_ >= 0 || !setup_[trackOf(b.kind)]) return;
-  if (transport_ == Transport::kTcp)
-    out_->deliver(b);
-  else if (udpOut_)
-    udpOut_->deliver(b);
+  if (!playing_ || pendingPlayCseq_ >= 0) return;
+  // A video batch may carry the audio since the previous video frame (coalesced by the stream).
+  const bool hasAudio = b.kind == MediaKind::kAudio || b.audioBytes > 0;
+  if (!setup_[trackOf(b.kind)] && !(hasAudio && setup_[kAudioTrack])) return;
+  if (transport_ == Transport::kTcp) {
+    if (setup_[kVideoTrack] && setup_[kAudioTrack])
+      out_->deliver(b);
+    else
+      out_->deliverTrack(b, setup_[kVideoTrack] ? MediaKind::kVideo : MediaKind::kAudio);
+  } else if (udpOut_) {
+    udpOut_->deliver(b);  // sends only the packets of the tracks set up
+  }
 }
 
 void RtspSession::onStreamEnd() {

@@ -28,14 +28,23 @@ void UdpOutput::drop(const MuxedBatch& b) {
 }
 
 void UdpOutput::deliver(const MuxedBatch& b) {
+  const bool full = queuedBytes_ > limits_.highWatermarkBytes;
   if (!b.config && b.kind == MediaKind::kVideo) {
-    if (waitKey_ && !b.key) return drop(b);
-    if (queuedBytes_ > limits_.highWatermarkBytes) {
-      waitKey_ = true;
-      return drop(b);
+    if (full) waitKey_ = true;
+    if (waitKey_ && (full || !b.key)) {
+      drop(b);
+      // The audio riding with a skipped video frame still plays, as on TCP.
+      if (b.audioBytes == 0 || full) return;
+      MuxedBatch audio = b;
+      audio.kind = MediaKind::kAudio;  // send() then stops after the first audioBytes
+      audio.key = false;
+      queuedBytes_ += b.audioBytes;
+      queue_.push_back(std::move(audio));
+      if (!timerArmed_) drain();
+      return;
     }
     waitKey_ = false;
-  } else if (!b.config && queuedBytes_ > limits_.highWatermarkBytes) {
+  } else if (!b.config && full) {
     return drop(b);
   }
   queue_.push_back(b);
@@ -49,8 +58,8 @@ void UdpOutput::drain() {
   while (!queue_.empty() && budget > 0) {
     MuxedBatch b = std::move(queue_.front());
     queue_.pop_front();
-    queuedBytes_ -= b.bytes.size();
-    budget -= std::min(budget, b.bytes.size());
+    queuedBytes_ -= sizeOf(b);
+    budget -= std::min(budget, sizeOf(b));
     send(b);
   }
   if (queue_.empty()) return;
@@ -64,28 +73,37 @@ void UdpOutput::drain() {
 }
 
 void UdpOutput::send(const MuxedBatch& b) {
-  rtpIov_.clear();
-  rtcpIov_.clear();
+  for (int t = 0; t < 2; ++t) {
+    rtpIov_[t].clear();
+    rtcpIov_[t].clear();
+  }
   const uint8_t* p = b.bytes.data();
-  size_t left = b.bytes.size();
-  int track = -1;
+  size_t left = sizeOf(b);
   while (left >= 4 && p[0] == '$') {  // RFC 2326 §10.12 framing, written by RtspMuxer
     size_t len = size_t(p[2]) << 8 | p[3];
-    if (4 + len > left) break;
-    track = p[1] / 2;
+    int track = p[1] / 2;
+    if (4 + len > left || track > 1) break;
     iovec v{const_cast<uint8_t*>(p + 4), len};
-    (p[1] & 1 ? rtcpIov_ : rtpIov_).push_back(v);
+    (p[1] & 1 ? rtcpIov_ : rtpIov_)[track].push_back(v);
     p += 4 + len;
     left -= 4 + len;
   }
-  if (track < 0 || track > 1 || rtp_[track].len == 0) return;
-  size_t sent = ports_.rtp->sendEach(rtp_[track], rtpIov_);
-  if (!rtcpIov_.empty()) ports_.rtcp->sendEach(rtcp_[track], rtcpIov_);
-  for (size_t i = 0; i < sent; ++i) bytesOut_ += rtpIov_[i].iov_len;
-  if (sent < rtpIov_.size()) {  // the socket buffer is full: this frame is damaged
-    drop(b);
-    if (b.kind == MediaKind::kVideo) waitKey_ = true;
+  // Audio first: in a video batch that carries coalesced audio, the audio came first.
+  for (int track : {kAudioTrack, kVideoTrack}) {
+    if (rtp_[track].len == 0 || (rtpIov_[track].empty() && rtcpIov_[track].empty())) continue;
+    size_t sent = ports_.rtp->sendEach(rtp_[track], rtpIov_[track]);
+    if (!rtcpIov_[track].empty()) ports_.rtcp->sendEach(rtcp_[track], rtcpIov_[track]);
+    for (size_t i = 0; i < sent; ++i) bytesOut_ += rtpIov_[track][i].iov_len;
+    if (sent < rtpIov_[track].size()) {  // the socket buffer is full: this frame is damaged
+      drop(b);
+      if (track == kVideoTrack) waitKey_ = true;
+    }
   }
+}
+
+size_t UdpOutput::sizeOf(const MuxedBatch& b) {
+  // The audio part of a video batch whose video was skipped (see deliver).
+  return b.kind == MediaKind::kAudio && b.audioBytes ? b.audioBytes : b.bytes.size();
 }
 
 }  // namespace xl::rtsp

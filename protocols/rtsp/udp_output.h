@@ -1,9 +1,9 @@
 // UdpOutput: sends a viewer's share of the "rtsp" batches over UDP (RFC 2326 §12.39 unicast
-// transport). The interleaved framing of the shared bytes tells each packet's track and whether
-// it is RTP (even channel, from the server's RTP port to the client's) or RTCP (odd channel,
-// RTCP port to RTCP port). A joining viewer's cached GOP is paced out rather than sent as one
-// burst that would overflow the player's socket buffer; above the byte watermark video waits for
-// the next keyframe, as on TCP.
+// transport). The interleaved framing of the shared bytes tells each packet's track (a video batch
+// may carry the audio since the previous video frame) and whether it is RTP (even channel, from
+// the server's RTP port to the client's) or RTCP (odd channel, RTCP port to RTCP port). A joining
+// viewer's cached GOP is paced out rather than sent as one burst that would overflow the player's
+// socket buffer; above the byte watermark video waits for the next keyframe, as on TCP.
 #pragma once
 
 #include <sys/uio.h>
@@ -41,6 +41,8 @@ class UdpOutput {
   void drain();
   void send(const MuxedBatch& batch);
   void drop(const MuxedBatch& batch);
+  // The bytes of the batch this viewer sends.
+  static size_t sizeOf(const MuxedBatch& batch);
 
   Worker& worker_;
   UdpPorts& ports_;
@@ -54,7 +56,7 @@ class UdpOutput {
   bool waitKey_ = true;
   uint64_t drops_ = 0;
   uint64_t bytesOut_ = 0;
-  std::vector<iovec> rtpIov_, rtcpIov_;  // scratch
+  std::vector<iovec> rtpIov_[2], rtcpIov_[2];  // scratch, by track
 };
 
 }  // namespace xl::rtsp

@@ -17,9 +17,9 @@ class RtspPacketLog(xl.PacketLog):
     """xl.PacketLog (a streaming ffprobe -show_packets viewer) over RTSP with a chosen lower
     transport."""
 
-    def __init__(self, url: str, transport: str):
+    def __init__(self, url: str, transport: str, media: str = ""):
         argv = ["ffprobe", "-v", "warning", "-rtsp_transport", transport, "-timeout", "15000000",
-                "-show_entries", "packet=codec_type,dts,pts,flags,size", "-of", "compact=p=0", url]
+                *(["-allowed_media_types", media] if media else []), "-show_entries", "packet=codec_type,dts,pts,flags,size", "-of", "compact=p=0", url]
         if shutil.which("stdbuf"):
             argv = ["stdbuf", "-oL"] + argv
         self.url, self.packets = url, []
@@ -29,10 +29,11 @@ class RtspPacketLog(xl.PacketLog):
         self._thread.start()
 
 
-def rtsp_play_log(server, name, transport, seconds):
-    """As xl.play: `seconds` of wall-clock time after the first video packet."""
-    log = RtspPacketLog(server.rtsp_url(name), transport)
-    first = log.wait_first("video", timeout=10.0)
+def rtsp_play_log(server, name, transport, seconds, media=""):
+    """As xl.play: `seconds` of wall-clock time after the first video packet (of the first packet
+    of `media`, the only track the player sets up, when given)."""
+    log = RtspPacketLog(server.rtsp_url(name), transport, media)
+    first = log.wait_first(media or "video", timeout=10.0)
     if first is not None:
         time.sleep(max(0.0, first + seconds - time.monotonic()))
     return log.stop()
@@ -154,6 +155,26 @@ class RtspTest(xl.ServerTestCase):
                 self.assertAlmostEqual(xl.steady_fps(log, 3.0), xl.DEMO_FPS, delta=4.0)
                 self.assertGreater(len(log.audio()), 30)
                 self.assertEqual(dts_problems(log), [])
+
+    def test_one_track_viewers_get_only_that_track(self):
+        # The stream sends audio with the next video frame in one buffer; a player that set up
+        # one track must get that track's packets, and all of them, and nothing of the other.
+        seconds = 3.0
+        for transport in ("tcp", "udp"):
+            for media, other in (("video", "audio"), ("audio", "video")):
+                with self.subTest(transport=transport, media=media):
+                    log = rtsp_play_log(self.server, self.name, transport, seconds, media)
+                    mine = [p for p in log.packets if p.kind == media]
+                    self.assertTrue(mine, f"no {media} packets\n{log.proc.describe()}")
+                    self.assertEqual([p for p in log.packets if p.kind == other], [])
+                    n = log.count(media, mine[0].t, mine[0].t + seconds)
+                    xl.note(f"rtsp/{transport} {media} only: {n} packets in {seconds}s")
+                    if media == "video":
+                        self.assertTrue(mine[0].key, "a new viewer must start on a keyframe")
+                        self.assertGreaterEqual(n, 0.85 * xl.DEMO_FPS * seconds)
+                    else:
+                        self.assertGreaterEqual(n, 30 * seconds)  # AAC: 43-47 frames a second
+                    self.assertEqual(dts_problems(log), [])
 
     def test_ffmpeg_plays_both_tracks_in_sync(self):
         for transport in ("tcp", "udp"):

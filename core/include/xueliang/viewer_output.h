@@ -39,6 +39,9 @@ class ViewerOutput : private FlushTimer::Entry {
   void join(const BufferRef& header, const std::vector<MuxedBatch>& gop);
   // Applies the drop policy, queues, writes.
   void deliver(const MuxedBatch& batch);
+  // For a viewer that takes one of the stream's tracks: delivers only that track's bytes of the
+  // batch (a video batch may carry coalesced audio ahead of the video, MuxedBatch::audioBytes).
+  void deliverTrack(const MuxedBatch& batch, MediaKind track);
   // True when output has been waiting longer than the stall timeout with no progress.
   bool stalled(uint64_t nowMs) const;
   uint64_t drops() const { return drops_; }
@@ -52,6 +55,8 @@ class ViewerOutput : private FlushTimer::Entry {
 
  private:
   bool admit(const MuxedBatch& b);
+  // deliver() of the batch's bytes [offset, offset + len).
+  void deliverRange(const MuxedBatch& b, size_t offset, size_t len);
   void deliverRealtime(MediaKind kind, bool config);
   // Leaves the queue unflushed until the oldest unflushed frame has waited `windowMs`: the next
   // delivery or the worker's FlushTimer, whichever comes first, writes it then.

@@ -41,6 +41,25 @@ void ViewerOutput::join(const BufferRef& header, const std::vector<MuxedBatch>& 
 }
 
 void ViewerOutput::deliver(const MuxedBatch& b) {
+  deliverRange(b, 0, b.bytes.size());
+}
+
+void ViewerOutput::deliverTrack(const MuxedBatch& b, MediaKind track) {
+  if (b.audioBytes == 0) {
+    if (b.kind == track) deliver(b);
+    return;
+  }
+  // Rare (players take every track), so the copies of the batch's description do not matter.
+  MuxedBatch part = b;
+  part.audioBytes = 0;
+  if (track == MediaKind::kVideo)
+    return deliverRange(part, b.audioBytes, b.bytes.size() - b.audioBytes);
+  part.kind = MediaKind::kAudio;
+  part.key = false;
+  deliverRange(part, 0, b.audioBytes);
+}
+
+void ViewerOutput::deliverRange(const MuxedBatch& b, size_t offset, size_t len) {
   if (conn_.closing()) return;
   MediaKind kind = b.kind;
   if (!admit(b)) {
@@ -48,10 +67,10 @@ void ViewerOutput::deliver(const MuxedBatch& b) {
     conn_.worker().stats().viewerDrops.add();
     // The audio riding with a skipped video frame still plays, as audio on its own would.
     if (b.audioBytes == 0 || aboveHigh()) return;
-    conn_.queue(b.bytes, 0, b.audioBytes, b.dts);
+    conn_.queue(b.bytes, offset, b.audioBytes, b.dts);
     kind = MediaKind::kAudio;
   } else {
-    conn_.queue(b.bytes, b.dts);
+    conn_.queue(b.bytes, offset, len, b.dts);
     if (kind == MediaKind::kVideo) videoSeen_ = true;
   }
   if (limits_.mergeWindowMs == 0) return deliverRealtime(kind, b.config);

@@ -288,5 +288,53 @@ TEST_F(ViewerOutputTest, ProgressPostponesStall) {
   });
 }
 
+// A viewer that took one track of a stream whose video batches carry coalesced audio gets that
+// track's bytes only, with the drop policy applied to what it gets.
+TEST_F(ViewerOutputTest, DeliverTrackSendsOnlyThatTracksPart) {
+  makeOutput(ViewerLimits{1'000'000, 1 << 20, 10'000});
+  auto joined = [](int64_t dts, char video) {
+    BufferWriter w(512);
+    BufferRef a = record('A', dts - 20, 40), v = record(video, dts, 200);
+    w.append(a.span());
+    w.append(v.span());
+    MuxedBatch b;
+    b.bytes = w.freeze();
+    b.dts = dts;
+    b.kind = MediaKind::kVideo;
+    b.key = video == 'K';
+    b.audioBytes = static_cast<uint32_t>(a.size());
+    return b;
+  };
+  runOn(w, [&] {
+    out->deliverTrack(joined(40, 'K'), MediaKind::kVideo);
+    out->deliverTrack(joined(80, 'V'), MediaKind::kVideo);
+    out->deliverTrack(batch('A', 90, 40), MediaKind::kVideo);  // not this viewer's track
+    out->flushPending();
+    drainPeer();
+  });
+  std::vector<Record> recs = records();
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(recs[0].type, 'K');
+  EXPECT_EQ(recs[0].dts, 40);
+  EXPECT_EQ(recs[1].type, 'V');
+  EXPECT_EQ(recs[1].dts, 80);
+
+  received.clear();
+  runOn(w, [&] {
+    out->deliverTrack(joined(120, 'V'), MediaKind::kAudio);
+    out->deliverTrack(batch('A', 130, 40), MediaKind::kAudio);
+    out->deliverTrack(batch('V', 160, 200), MediaKind::kAudio);  // not this viewer's track
+    out->flushPending();
+    drainPeer();
+  });
+  recs = records();
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(recs[0].type, 'A');
+  EXPECT_EQ(recs[0].dts, 100);
+  EXPECT_EQ(recs[1].type, 'A');
+  EXPECT_EQ(recs[1].dts, 130);
+  EXPECT_EQ(out->drops(), 0u);
+}
+
 }  // namespace
 }  // namespace xl
