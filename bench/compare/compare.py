@@ -180,6 +180,8 @@ def run_point(args, server: Server, proto: str, viewers: int, tmp: Path,
     extra = ["--srtp", WHEP_SRTP[proto]] if proto in WHEP_SRTP else []
     if proto == "rtsp-udp":
         extra = ["--rtsp-transport", "udp"]
+    if proto.startswith("rtsp"):
+        extra += ["--rtsp-rtcp-interval", str(args.rtsp_rtcp_interval)]
     if receive == "gro":
         extra.append("--whep-gro")
     load = subprocess.Popen([args.xl_load, "-u", server.url(proto), "-n", str(viewers),
@@ -209,7 +211,8 @@ def run_point(args, server: Server, proto: str, viewers: int, tmp: Path,
     win = [s for s in samples if w0 <= s[0] <= w1]
     res = {"server": server.kind, "proto": proto, "mode": server.mode, "workers": server.workers,
            "viewers": viewers, "baseline_rss": rss0, "receive": receive, "engine": server.engine,
-           "opus_ms": server.opus_ms}
+           "opus_ms": server.opus_ms,
+           "rtcp_interval": args.rtsp_rtcp_interval if proto.startswith("rtsp") else None}
     try:
         res["load"] = json.loads(summary.read_text())
         ticks = [json.loads(l) for l in jsonl.read_text().splitlines() if l.strip()]
@@ -288,10 +291,12 @@ def opus_suffix(opus_ms: int) -> str:
 
 def proto_label(r: dict) -> str:
     """WHEP rows name how xl-load received (one datagram per read, or GSO batches whole: GRO)
-    and the Opus frame duration when it is not 20 ms."""
+    the Opus frame duration when it is not 20 ms, and RTSP receiver reports when not every 5 s."""
     notes = [r["receive"]] if r.get("receive") else []
     if r.get("opus_ms", 20) != 20:
         notes.append(f"opus {r['opus_ms']} ms")
+    if r.get("rtcp_interval") not in (None, 5):
+        notes.append(f"RR every {r['rtcp_interval']:g} s")
     return r["proto"] + (f" ({', '.join(notes)})" if notes else "")
 
 
@@ -423,6 +428,9 @@ def main() -> int:
     ap.add_argument("--opus-frame-ms", default="20",
                     help="Xueliang [webrtc] opus_frame_ms for WHEP points, comma-separated to run "
                          "each (e.g. 20,60), alternating within every repeat")
+    ap.add_argument("--rtsp-rtcp-interval", type=float, default=5,
+                    help="seconds between an RTSP viewer's receiver reports per track (xl-load; "
+                         "5 as GStreamer and VLC)")
     ap.add_argument("--probe", type=int, default=0,
                     help="late joiners after the steady window (their TTFF p99 is its own column)")
     ap.add_argument("--probe-ramp", type=float, default=20, help="late joiners per second")

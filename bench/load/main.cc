@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   double duration = 30, ramp = 1000, publishWait = 3;
   std::string json, jsonl, publishFile, publishUrl, ffmpeg = "ffmpeg";
   bool quiet = false, llHls = false, whepGro = false, noRtspRtcp = false;
+  double rtspRtcpInterval = 5;
   double pliAfter = -1, pliInterval = 0, rembFor = 0;
   uint64_t remb = 0;
   std::string rtspTransport = "tcp", publishTransport = "tcp", srtp = "both", whepCandidate;
@@ -82,6 +83,10 @@ int main(int argc, char** argv) {
   app.add_flag(
       "--no-rtsp-rtcp", noRtspRtcp,
       "RTSP viewers (UDP and TCP) send no RTCP receiver reports (as players that never do)");
+  app.add_option("--rtsp-rtcp-interval", rtspRtcpInterval,
+                 "seconds between an RTSP viewer's receiver reports per track, randomized over "
+                 "[0.5, 1.5] of it (5: GStreamer and VLC players)")
+      ->check(CLI::PositiveNumber);
   app.add_option("--srtp", srtp,
                  "WHEP SRTP profiles offered: both (AEAD_AES_128_GCM preferred), gcm, cm "
                  "(AES_CM_128_HMAC_SHA1_80)")
@@ -170,6 +175,7 @@ int main(int argc, char** argv) {
     }
   }
 
+  const double rtcpIntervalMs = noRtspRtcp ? 0 : rtspRtcpInterval * 1000;
   Loop loop;
   Stats stats;
   Reporter reporter(stats, jsonl);
@@ -186,9 +192,9 @@ int main(int argc, char** argv) {
     else if (t.scheme == "http")
       vs.push_back(makeFlvViewer(loop, stats, t));
     else if (rtspTransport == "udp")
-      vs.push_back(makeRtspUdpViewer(loop, stats, t, !noRtspRtcp));
+      vs.push_back(makeRtspUdpViewer(loop, stats, t, rtcpIntervalMs));
     else
-      vs.push_back(makeRtspViewer(loop, stats, t, !noRtspRtcp));
+      vs.push_back(makeRtspViewer(loop, stats, t, rtcpIntervalMs));
   }
 
   // Players with timers (HLS polling, WHEP ICE/DTLS retransmission and consent, RTSP/UDP
@@ -255,6 +261,7 @@ int main(int argc, char** argv) {
                           {"publish_transport", publishTransport},
                           {"rtsp_transport", rtspTransport},
                           {"rtsp_rtcp", !noRtspRtcp},
+                          {"rtsp_rtcp_interval", noRtspRtcp ? 0.0 : rtspRtcpInterval},
                           {"srtp", srtp},
                           {"ll_hls", llHls},
                           {"whep_pli_after", pliAfter},

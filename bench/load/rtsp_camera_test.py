@@ -74,7 +74,8 @@ class RtspCameras(unittest.TestCase):
                         "--publish-transport", transport, "--publish-wait", "2.5",
                         "-u", srv.rtsp_url(f"{transport}/cam{{i}}"),
                         "-u", srv.rtmp_url(f"{transport}/cam{{i}}"), "--streams", str(cams),
-                        "-n", str(4 * cams), "--rtsp-transport", "udp", "-d", str(seconds))
+                        "-n", str(4 * cams), "--rtsp-transport", "udp", "-d", str(seconds),
+                        "--rtsp-rtcp-interval", "1")
                     try:
                         seen = self.wait_viewers(srv, names, proc)
                     except BaseException:
@@ -142,7 +143,7 @@ class RtspCameras(unittest.TestCase):
             for reports, camera, port, out in runs:
                 self.assertTrue(xl.wait_port(port, xl.scaled(15)), camera.describe())
             loads = [start_load(out, "-u", f"rtsp://{xl.HOST}:{port}/cam", "-n", "2", "-d", "9",
-                                "--ramp", "0", "--rtsp-transport", "udp",
+                                "--ramp", "0", "--rtsp-transport", "udp", "--rtsp-rtcp-interval", "1",
                                 *([] if reports else ["--no-rtsp-rtcp"]))
                      for reports, camera, port, out in runs]
             for (reports, camera, port, out), load in zip(runs, loads):
@@ -302,7 +303,7 @@ class ReceiverReportFields(unittest.TestCase):
         out = Path(tempfile.mkdtemp(prefix="xl-load-rr-")) / "rr.json"
         srv = FakeRtspServer()
         proc = start_load(out, "-u", f"rtsp://{xl.HOST}:{srv.port}/cam", "-n", "1", "-d", "5",
-                          "--rtsp-transport", transport)
+                          "--rtsp-transport", transport, "--rtsp-rtcp-interval", "1")
         try:
             srv.serve(proc)
         except BaseException:

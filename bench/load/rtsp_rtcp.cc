@@ -1,9 +1,6 @@
 #include "rtsp_rtcp.h"
 
 namespace xlload {
-namespace {
-constexpr double kIntervalMs = 1000;
-}  // namespace
 
 void RtspRtcpTrack::onRtp(const RtpView& v, double nowMs) {
   if (!haveMedia_ || v.ssrc != mediaSsrc_) {
@@ -12,7 +9,7 @@ void RtspRtcpTrack::onRtp(const RtpView& v, double nowMs) {
     heardSr_ = false;
     haveMedia_ = true;
     mediaSsrc_ = v.ssrc;
-    dueMs_ = nowMs + firstDelay_ * kIntervalMs;
+    dueMs_ = nowMs + firstDelay_ * intervalMs_;
   }
   rx_.onRtp(v.seq, v.timestamp, nowMs, clockRate_);
 }
@@ -31,7 +28,7 @@ RtspRtcpTrack::Rtcp RtspRtcpTrack::onRtcp(const uint8_t* p, size_t n, double now
 
 size_t RtspRtcpTrack::reportIfDue(uint8_t* out, double nowMs, double random) {
   if (!haveMedia_ || nowMs < dueMs_) return 0;
-  dueMs_ = nowMs + (0.5 + random) * kIntervalMs;
+  dueMs_ = nowMs + (0.5 + random) * intervalMs_;
   const size_t len = writeReceiverReportHeader(out, ourSsrc_, 1);  // its block follows
   rx_.writeBlock(out + 8, mediaSsrc_, nowMs);
   return len + writeSdesCname(out + len, ourSsrc_, "xl-load");

@@ -45,10 +45,11 @@ UdpScratch gUdp;
 
 class RtspViewer final : public Viewer, public RtspReader::Sink {
  public:
-  RtspViewer(Loop& loop, Stats& stats, const Target& t, bool udp, bool receiverReports)
+  RtspViewer(Loop& loop, Stats& stats, const Target& t, bool udp, double reportIntervalMs)
       : Viewer(loop, stats, t),
         udp_(udp),
-        receiverReports_(receiverReports),
+        receiverReports_(reportIntervalMs > 0),
+        reportIntervalMs_(reportIntervalMs),
         reader_(*this),
         rng_(static_cast<uint32_t>(reinterpret_cast<uintptr_t>(this) ^ uint64_t(monoMs() * 1e3))) {}
   ~RtspViewer() override { onEnd(); }
@@ -250,8 +251,8 @@ class RtspViewer final : public Viewer, public RtspReader::Sink {
         startRtcp(tracks_[setupIndex_ - 1], rtspHeader(head, "transport"));
       } else if (receiverReports_) {
         Track& t = tracks_[setupIndex_ - 1];
-        t.rtcp =
-            std::make_unique<RtspRtcpTrack>(static_cast<uint32_t>(rng_()), t.clockRate, random());
+        t.rtcp = std::make_unique<RtspRtcpTrack>(static_cast<uint32_t>(rng_()), t.clockRate,
+                                                 reportIntervalMs_, random());
       }
       if (setupIndex_ < tracks_.size()) {
         setupNext();
@@ -271,7 +272,8 @@ class RtspViewer final : public Viewer, public RtspReader::Sink {
     if (!rtspTransportPorts(transport, "server_port", ports)) return;
     t.server = target_.addr;
     t.server.sin_port = htons(static_cast<uint16_t>(ports[1]));
-    t.rtcp = std::make_unique<RtspRtcpTrack>(static_cast<uint32_t>(rng_()), t.clockRate, random());
+    t.rtcp = std::make_unique<RtspRtcpTrack>(static_cast<uint32_t>(rng_()), t.clockRate,
+                                             reportIntervalMs_, random());
   }
 
   void setupNext() {
@@ -299,6 +301,7 @@ class RtspViewer final : public Viewer, public RtspReader::Sink {
   }
 
   const bool udp_, receiverReports_;
+  const double reportIntervalMs_;
   double lastRequestMs_ = 0;
   int cseq_ = 0;
   std::string step_ = "DESCRIBE";
@@ -316,13 +319,13 @@ class RtspViewer final : public Viewer, public RtspReader::Sink {
 }  // namespace
 
 std::unique_ptr<Viewer> makeRtspViewer(Loop& loop, Stats& stats, const Target& t,
-                                       bool receiverReports) {
-  return std::make_unique<RtspViewer>(loop, stats, t, false, receiverReports);
+                                       double reportIntervalMs) {
+  return std::make_unique<RtspViewer>(loop, stats, t, false, reportIntervalMs);
 }
 
 std::unique_ptr<Viewer> makeRtspUdpViewer(Loop& loop, Stats& stats, const Target& t,
-                                          bool receiverReports) {
-  return std::make_unique<RtspViewer>(loop, stats, t, true, receiverReports);
+                                          double reportIntervalMs) {
+  return std::make_unique<RtspViewer>(loop, stats, t, true, reportIntervalMs);
 }
 
 }  // namespace xlload

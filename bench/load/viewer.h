@@ -97,15 +97,16 @@ class Viewer : public EventHandler {
 
 std::unique_ptr<Viewer> makeRtmpViewer(Loop& loop, Stats& stats, const Target& t);
 std::unique_ptr<Viewer> makeFlvViewer(Loop& loop, Stats& stats, const Target& t);
+// RTSP over TCP (interleaved). Both RTSP viewers send a receiver report per track about every
+// `reportIntervalMs` (randomized over [0.5, 1.5] of it; 0: none).
 std::unique_ptr<Viewer> makeRtspViewer(Loop& loop, Stats& stats, const Target& t,
-                                       bool receiverReports);
+                                       double reportIntervalMs);
 std::unique_ptr<Viewer> makeHlsViewer(Loop& loop, Stats& stats, const Target& t);
 // LL-HLS: partial segments with blocking reload (_HLS_msn/_HLS_part); whole segments otherwise.
 std::unique_ptr<Viewer> makeLlHlsViewer(Loop& loop, Stats& stats, const Target& t);
-// RTSP with RTP/RTCP over UDP (SETUP with client_port; one socket pair per track), sending RTCP
-// receiver reports unless `receiverReports` is false.
+// RTSP with RTP/RTCP over UDP (SETUP with client_port; one socket pair per track).
 std::unique_ptr<Viewer> makeRtspUdpViewer(Loop& loop, Stats& stats, const Target& t,
-                                          bool receiverReports = true);
+                                          double reportIntervalMs);
 
 // WHEP options shared by every WHEP viewer of a run.
 struct WhepClientConfig;

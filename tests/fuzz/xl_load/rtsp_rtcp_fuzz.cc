@@ -21,7 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (ports[0] < 1 || ports[0] > 65535 || ports[1] < 1 || ports[1] > 65535))
     std::abort();
 
-  RtspRtcpTrack track(0x11223344, (size & 1) ? 90000 : 0, size ? data[0] / 256.0 : 0);
+  RtspRtcpTrack track(0x11223344, (size & 1) ? 90000 : 0, 1000, size ? data[0] / 256.0 : 0);
   if (track.onRtcp(data, size, 1) == RtspRtcpTrack::Rtcp::kSenderReport) std::abort();
   double t = 2;
   // The input also as a run of RTP packets (lengths taken from the bytes), then as RTCP again.
