@@ -262,7 +262,9 @@ def floor_point(args, viewers: int, mbps_each: float, window_ms: int, tmp: Path)
     out = tmp / f"floor-{viewers}-{window_ms}-{time.time_ns()}.json"
     subprocess.run([args.writev_floor, "-n", str(viewers), "--bitrate", f"{mbps_each * 1e6:.0f}",
                     "--window-ms", str(window_ms), "-d", str(args.window), "--warmup", "1",
-                    "--json", str(out)], stdout=subprocess.DEVNULL, check=False,
+                    "--json", str(out)]
+                   + (["--distinct-frames"] if args.floor_distinct_frames else []),
+                   stdout=subprocess.DEVNULL, check=False,
                    preexec_fn=pinned(args.server_cpus))
     try:
         return json.loads(out.read_text())["cpu_s_per_gbit"]
@@ -428,6 +430,9 @@ def main() -> int:
     ap.add_argument("--opus-frame-ms", default="20",
                     help="Xueliang [webrtc] opus_frame_ms for WHEP points, comma-separated to run "
                          "each (e.g. 20,60), alternating within every repeat")
+    ap.add_argument("--floor-distinct-frames", action="store_true",
+                    help="writev-floor writes each window's own frames (a live stream's bytes), "
+                         "not one frame buffer again and again")
     ap.add_argument("--rtsp-rtcp-interval", type=float, default=5,
                     help="seconds between an RTSP viewer's receiver reports per track (xl-load; "
                          "5 as GStreamer and VLC)")

@@ -153,10 +153,13 @@ int main(int argc, char** argv) {
   int n = 1000, iovPerFrame = 1;
   double bitrate = 2.1e6, fps = 25, duration = 20, warmup = 2, windowMs = 0;
   std::string json, engine = "writev";
+  bool distinctFrames = false;
   app.add_option("-n,--connections", n, "sockets")->check(CLI::Range(1, 200000));
   app.add_option("--bitrate", bitrate, "bits per second per socket");
   app.add_option("--fps", fps, "frames per second (one write per frame in realtime)");
   app.add_option("--window-ms", windowMs, "merge window: one writev per window (0: per frame)");
+  app.add_flag("--distinct-frames", distinctFrames,
+               "each write carries the stream's next frames (a 10 s pool), not one frame again");
   app.add_option("--iov-per-frame", iovPerFrame, "iovecs per frame (chunked muxers use several)")
       ->check(CLI::Range(1, 16));
   app.add_option("-d,--duration", duration, "measured seconds");
@@ -197,17 +200,29 @@ int main(int argc, char** argv) {
     fds.push_back(fd);
   }
 
-  // One shared frame buffer: every socket gets the same bytes, as a server's fan-out does.
+  // Every socket gets the same bytes, as a server's fan-out does. By default one frame buffer is
+  // written again and again (a window's iovecs all point at it); with --distinct-frames each
+  // write carries the next frames of a ten-second pool, as a live stream's writes do.
   const size_t frameBytes = static_cast<size_t>(bitrate / 8 / fps);
-  std::vector<char> frame(frameBytes, 'x');
   const int framesPerWrite =
       windowMs > 0 ? std::max(1, static_cast<int>(windowMs * fps / 1000 + 0.5)) : 1;
+  const size_t poolFrames =
+      distinctFrames ? std::max<size_t>(framesPerWrite, static_cast<size_t>(fps * 10)) : 1;
+  std::vector<std::vector<char>> pool(poolFrames, std::vector<char>(frameBytes, 'x'));
+  size_t nextFrame = 0;
   const double period = framesPerWrite / fps;
   std::vector<iovec> iov;
-  size_t part = frameBytes / iovPerFrame;
-  for (int f = 0; f < framesPerWrite; ++f)
-    for (int k = 0; k < iovPerFrame; ++k)
-      iov.push_back({frame.data() + k * part, k + 1 == iovPerFrame ? frameBytes - k * part : part});
+  const size_t part = frameBytes / iovPerFrame;
+  auto layOut = [&] {
+    iov.clear();
+    for (int f = 0; f < framesPerWrite; ++f) {
+      char* frame = pool[nextFrame].data();
+      nextFrame = (nextFrame + 1) % pool.size();
+      for (int k = 0; k < iovPerFrame; ++k)
+        iov.push_back({frame + k * part, k + 1 == iovPerFrame ? frameBytes - k * part : part});
+    }
+  };
+  layOut();
   const size_t perWrite = frameBytes * framesPerWrite;
 #ifdef XL_WITH_LIBURING
   Uring uring;
@@ -234,6 +249,7 @@ int main(int argc, char** argv) {
     else
 #endif
       bytes += writeAll(fds, iov, perWrite, shortWrites);
+    if (distinctFrames) layOut();
     next += period;
     double sleep = next - monoS();
     if (sleep > 0) {
