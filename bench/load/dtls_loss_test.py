@@ -133,8 +133,7 @@ class DtlsLoss(unittest.TestCase):
         return json.loads(out.read_text())
 
     def test_lost_flights_are_recovered(self):
-        load = os.environ.get("XL_LOAD_BIN", "")
-        self.assertTrue(Path(load).is_file(), f"xl-load not found at {load!r}")
+        load = xl.require_xl_load()
         port = xl.free_udp_ports(1)[0]
         srv = xl.Server(workers=2, webrtc_udp_port=port)
         text = srv.config_text.replace(f'listen_ip = "{xl.HOST}"',

@@ -5,7 +5,6 @@ keyframe that arrives right after a PLI can only be the server's restart on its 
 Env: XUELIANG_BIN (server), XL_LOAD_BIN (load generator)."""
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -22,9 +21,7 @@ FPS = 25
 class WebrtcFeedback(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.load = os.environ.get("XL_LOAD_BIN", "")
-        if not Path(cls.load).is_file():
-            raise AssertionError(f"xl-load not found at {cls.load!r}")
+        cls.load = xl.require_xl_load()
         cls.tmp = Path(tempfile.mkdtemp(prefix="xl-feedback-"))
         # 8 s GOPs for the PLI tests, 1 s GOPs for the REMB test (many decisions in a short run).
         long_gop = xl.make_clip(cls.tmp / "gop8s.mp4", width=320, height=240, fps=FPS, seconds=8,

@@ -17,8 +17,7 @@ import xl  # noqa: E402
 
 class XlLoadSmoke(unittest.TestCase):
     def test_rtmp_and_flv_viewers_of_the_demo(self):
-        load = os.environ.get("XL_LOAD_BIN", "")
-        self.assertTrue(Path(load).is_file(), f"xl-load not found at {load!r}")
+        load = xl.require_xl_load()
         with xl.Server(workers=1) as srv:
             srv.wait_stream("live/demo")
             out = Path(tempfile.mkdtemp(prefix="xl-load-smoke-")) / "summary.json"
@@ -65,8 +64,7 @@ class XlLoadSmoke(unittest.TestCase):
         self.assertEqual(s["ttfk_ms"]["count"], n, "every viewer found a keyframe")
 
     def test_whep_rtsp_udp_and_llhls_viewers(self):
-        load = os.environ.get("XL_LOAD_BIN", "")
-        self.assertTrue(Path(load).is_file(), f"xl-load not found at {load!r}")
+        load = xl.require_xl_load()
         out = Path(tempfile.mkdtemp(prefix="xl-load-smoke-"))
         with xl.Server(workers=1, webrtc_udp_port=xl.free_udp_ports(1)[0]) as srv:
             srv.wait_stream("live/demo")

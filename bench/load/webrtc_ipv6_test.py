@@ -92,9 +92,7 @@ def xor_mapped_address(msg: bytes) -> tuple[int, str, int]:
 class WebrtcIpv6(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.load = os.environ.get("XL_LOAD_BIN", "")
-        if not Path(cls.load).is_file():
-            raise AssertionError(f"xl-load not found at {cls.load!r}")
+        cls.load = xl.require_xl_load()
         cls.tmp = Path(tempfile.mkdtemp(prefix="xl-ipv6-"))
         cls.server = xl.Server(workers=2, webrtc_udp_port=xl.free_udp_ports(1)[0])
         text, _ = xl.replace_line(cls.server.config_text, "listen_ip = ", 'listen_ip = "::"')

@@ -87,6 +87,14 @@ def require_binary() -> Path:
     return p
 
 
+def require_xl_load() -> str:
+    """The load generator's path ($XL_LOAD_BIN, set by ctest for the bench/load tests)."""
+    load = os.environ.get("XL_LOAD_BIN", "")
+    if not Path(load).is_file():
+        raise AssertionError(f"xl-load not found at {load!r}")
+    return load
+
+
 def require_tools() -> None:
     missing = [t for t in ("ffmpeg", "ffprobe") if shutil.which(t) is None]
     if missing:
