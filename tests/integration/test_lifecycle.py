@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Process lifecycle: config validation, shutdown, and robustness against malformed input."""
 
+import resource
 import random
 import socket
 import struct
@@ -84,6 +85,47 @@ class ShutdownTest(unittest.TestCase):
             pub.stop()
         finally:
             xl.kill_all()
+            server.cleanup()
+
+
+class OpenFileLimitTest(unittest.TestCase):
+    """A server started under a soft open-file limit of 512 raises it to the hard limit, grows
+    its descriptor table once at start-up, and accepts more connections than 512 would allow."""
+
+    def test_soft_limit_raised_and_table_grown_at_start(self):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard < 2048:
+            self.fail(f"this test needs a hard open-file limit of 2048 (have {hard})")
+        server = xl.Server()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (512, hard))  # inherited by the server
+        try:
+            server.start()
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        socks = []
+        try:
+            status = Path(f"/proc/{server.pid}/status").read_text()
+            fd_size = int(next(l for l in status.splitlines() if l.startswith("FDSize:")).split()[1])
+            self.assertGreaterEqual(fd_size, min(hard, 65536), status)
+            limits = Path(f"/proc/{server.pid}/limits").read_text()
+            line = next(l for l in limits.splitlines() if l.startswith("Max open files"))
+            self.assertEqual(line.split()[3:5], [str(hard), str(hard)], line)
+            self.assertIn("open-file limit raised from 512", server.log_text())
+            for _ in range(700):
+                socks.append(socket.create_connection((xl.HOST, server.http_port), timeout=5))
+            deadline = time.monotonic() + xl.scaled(10)
+            fds = 0
+            while time.monotonic() < deadline:
+                fds = len(list(Path(f"/proc/{server.pid}/fd").iterdir()))
+                if fds >= 700:
+                    break
+                time.sleep(0.1)
+            self.assertGreaterEqual(fds, 700, "the server did not accept 700 connections\n"
+                                    + server.log_tail())
+        finally:
+            for s in socks:
+                s.close()
+            server.stop()
             server.cleanup()
 
 

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <thread>
 
+#include "../net/fd_table.h"
 #include "../net/uring_writer.h"
 
 namespace xl {
@@ -117,9 +118,28 @@ int Server::check() {
   return 0;
 }
 
+namespace {
+
+void logFdCapacity(const net::FdCapacity& fds) {
+  if (fds.limit > fds.limitBefore)
+    spdlog::info("open-file limit raised from {} to {}", fds.limitBefore, fds.limit);
+  spdlog::info("open-file limit {}, descriptor table {} slots", fds.limit, fds.tableSize);
+  // Every viewer holds a descriptor (RTSP over UDP and WebRTC more): say it before it bites.
+  if (fds.limit < 4096)
+    spdlog::warn(
+        "open-file limit {} caps the server near {} viewers; raise the hard limit "
+        "(ulimit -Hn, systemd LimitNOFILE=)",
+        fds.limit, fds.limit > 64 ? fds.limit - 64 : 0);
+}
+
+}  // namespace
+
 int Server::run() {
+  // Before any thread starts, so growing the descriptor table costs no RCU grace period.
+  net::FdCapacity fds = net::prepareFdCapacity();
   if (!configure(false)) return 1;
   spdlog::set_level(spdlog::level::from_str(config_.logLevel));
+  logFdCapacity(fds);
 
   int n = config_.workers > 0 ? config_.workers
                               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
