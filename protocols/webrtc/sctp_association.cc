@@ -1,11 +1,14 @@
 #include "webrtc/sctp_association.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <usrsctp.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -38,13 +41,57 @@ Table& table() {
   return t;
 }
 
-// usrsctp_init/usrsctp_finish reference count (a separate mutex: usrsctp_finish waits for the
-// timer thread, which may be waiting for the table's mutex in a callback).
+// usrsctp_init/usrsctp_finish reference count (a separate mutex: the timer thread, joined under
+// it, may be waiting for the table's mutex in a callback).
 std::mutex& stackMutex() {
   static std::mutex m;
   return m;
 }
 int stackRefs = 0;  // guarded by stackMutex()
+
+// usrsctp runs without threads of its own (usrsctp_init_nothreads): its default start opens raw
+// IPPROTO_SCTP sockets on every address, with a thread each, and would parse SCTP packets sent
+// to the host from anywhere; data channels only ever reach it through DTLS (AF_CONN). This one
+// thread drives its timers (retransmission, SACK, heartbeat, freeing closed sockets) every
+// kTick, as usrsctp's own timer thread did. Guarded by stackMutex().
+class TimerThread {
+ public:
+  static constexpr auto kTick = std::chrono::milliseconds(10);
+
+  TimerThread() : thread_([this] { run(); }) {}
+  ~TimerThread() {
+    {
+      std::lock_guard lk(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+  TimerThread(const TimerThread&) = delete;
+  TimerThread& operator=(const TimerThread&) = delete;
+
+ private:
+  void run() {
+    pthread_setname_np(pthread_self(), "sctp timers");
+    auto last = std::chrono::steady_clock::now();
+    std::unique_lock lk(mu_);
+    while (!cv_.wait_for(lk, kTick, [this] { return stop_; })) {
+      auto now = std::chrono::steady_clock::now();
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - last).count();
+      if (ms <= 0) continue;
+      last += std::chrono::milliseconds(ms);
+      lk.unlock();  // callbacks run from here and take other locks
+      usrsctp_handle_timers(static_cast<uint32_t>(ms));
+      lk.lock();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+std::unique_ptr<TimerThread> timerThread;  // while stackRefs > 0
 
 }  // namespace
 
@@ -94,7 +141,8 @@ struct SctpCallbacks {
 std::shared_ptr<SctpStack> SctpStack::acquire() {
   std::lock_guard lk(stackMutex());
   if (stackRefs++ == 0) {
-    usrsctp_init(0, &SctpCallbacks::output, nullptr);
+    usrsctp_init_nothreads(0, &SctpCallbacks::output, nullptr);
+    timerThread = std::make_unique<TimerThread>();
     usrsctp_sysctl_set_sctp_ecn_enable(0);
     // Acknowledge promptly: data channel messages are small and latency matters more than
     // the SACKs saved.
@@ -108,9 +156,13 @@ std::shared_ptr<SctpStack> SctpStack::acquire() {
 SctpStack::~SctpStack() {
   std::lock_guard lk(stackMutex());
   if (--stackRefs > 0) return;
-  // usrsctp frees closed sockets asynchronously; finish fails until they are gone.
-  for (int i = 0; i < 300 && usrsctp_finish() != 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  // usrsctp frees closed sockets from its timers and finish fails until they are gone: with the
+  // timer thread stopped (no tick may follow a successful finish), tick here between attempts.
+  timerThread.reset();
+  for (int i = 0; i < 300 && usrsctp_finish() != 0; ++i) {
+    std::this_thread::sleep_for(TimerThread::kTick);
+    usrsctp_handle_timers(static_cast<uint32_t>(TimerThread::kTick.count()));
+  }
 }
 
 SctpAssociation::SctpAssociation(std::shared_ptr<SctpStack> stack, Executor executor,

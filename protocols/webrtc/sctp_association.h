@@ -2,8 +2,9 @@
 // socket of its own here; the SCTP packets it wants to send are handed to the owner (which
 // encrypts them with DTLS) and the DTLS application data received is fed back with feed().
 //
-// usrsctp runs its own timer thread and calls its C callbacks (packet output, received data and
-// notifications) from that thread as well as from inside our calls. An association therefore
+// usrsctp's timers run on one thread of ours (it is started without threads or raw sockets of its
+// own) and its C callbacks (packet output, received data and notifications) come from that
+// thread as well as from inside our calls. An association therefore
 // never runs its handlers from a callback: it copies what it got and hands a task to its
 // Executor (the session's worker), and that task finds the association through a Link whose
 // owner pointer is cleared, on the executor's thread, when the association goes away.

@@ -129,6 +129,29 @@ class OpenFileLimitTest(unittest.TestCase):
             server.cleanup()
 
 
+class SctpStackTest(unittest.TestCase):
+    """WebRTC's SCTP stack (usrsctp) opens no sockets of its own: data channels reach it only
+    through DTLS, so no raw SCTP socket may take packets sent to the host from anywhere."""
+
+    def test_no_raw_sockets_and_one_timer_thread(self):
+        server = xl.Server(webrtc_udp_port=xl.free_udp_ports(1)[0]).start()
+        try:
+            pid = server.pid
+            fds = {str(p.readlink()) for p in Path(f"/proc/{pid}/fd").iterdir()}
+            raw = set()
+            for table in ("/proc/net/raw", "/proc/net/raw6"):
+                for line in Path(table).read_text().splitlines()[1:]:
+                    raw.add(f"socket:[{line.split()[9]}]")
+            self.assertFalse(fds & raw, f"raw sockets held by the server: {fds & raw}")
+            threads = [(t / "comm").read_text().strip()
+                       for t in Path(f"/proc/{pid}/task").iterdir()]
+            self.assertEqual(threads.count("sctp timers"), 1, threads)
+            self.assertFalse([t for t in threads if t.startswith("SCTP/IP")], threads)
+        finally:
+            server.stop()
+            server.cleanup()
+
+
 class MalformedInputTest(xl.ServerTestCase):
     """Malformed input gets the connection closed; the server keeps serving everyone else."""
 

@@ -284,6 +284,25 @@ TEST(DataChannel, AssociationsOverDtlsOpenChannelsAndExchangeMessages) {
   ASSERT_TRUE(b.pumpUntil([&] { return b.server.channels->find(*sid) == nullptr; }));
 }
 
+// usrsctp's timers run on the stack's timer thread: a lost packet is sent again when the
+// retransmission timer (about 1 s after the handshake) fires, with no traffic to prompt it.
+TEST(DataChannel, ALostPacketIsRetransmittedByTheTimers) {
+  BackToBack b;
+  ASSERT_TRUE(b.connect());
+  auto sid = b.client.channels->open("events");
+  ASSERT_TRUE(sid) << sid.message();
+  ASSERT_TRUE(b.pumpUntil([&] { return b.client.channels->find(*sid)->acked; }));
+  ASSERT_TRUE(b.server.channels->sendText(*sid, "once"));
+  b.server.runTasks();  // usrsctp's output, posted by its callback
+  ASSERT_FALSE(b.toClient.empty()) << "the message left at once";
+  b.toClient.clear();  // lost on the way
+  auto sent = std::chrono::steady_clock::now();
+  ASSERT_TRUE(b.pumpUntil([&] { return !b.client.texts.empty(); }));
+  EXPECT_EQ(b.client.texts[0], "once");
+  EXPECT_GE(std::chrono::steady_clock::now() - sent, std::chrono::milliseconds(500))
+      << "delivered without a retransmission: the packet was not the one dropped";
+}
+
 TEST(DataChannel, MalformedDcepAndStrayDataAreReported) {
   BackToBack b;
   ASSERT_TRUE(b.connect());
