@@ -38,17 +38,18 @@ void UdpOutput::deliver(const MuxedBatch& b) {
       MuxedBatch audio = b;
       audio.kind = MediaKind::kAudio;  // send() then stops after the first audioBytes
       audio.key = false;
-      queuedBytes_ += b.audioBytes;
-      queue_.push_back(std::move(audio));
-      if (!timerArmed_) drain();
-      return;
+      return enqueue(std::move(audio));
     }
     waitKey_ = false;
   } else if (!b.config && full) {
     return drop(b);
   }
-  queue_.push_back(b);
-  queuedBytes_ += b.bytes.size();
+  enqueue(MuxedBatch(b));
+}
+
+void UdpOutput::enqueue(MuxedBatch b) {
+  queuedBytes_ += sizeOf(b);
+  queue_.push_back(std::move(b));
   if (!timerArmed_) drain();
 }
 

@@ -38,6 +38,7 @@ class UdpOutput {
   uint64_t bytesOut() const { return bytesOut_; }
 
  private:
+  void enqueue(MuxedBatch batch);  // counts it against the watermark and sends what it can
   void drain();
   void send(const MuxedBatch& batch);
   void drop(const MuxedBatch& batch);
