@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <usrsctp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -53,10 +54,15 @@ int stackRefs = 0;  // guarded by stackMutex()
 // IPPROTO_SCTP sockets on every address, with a thread each, and would parse SCTP packets sent
 // to the host from anywhere; data channels only ever reach it through DTLS (AF_CONN). This one
 // thread drives its timers (retransmission, SACK, heartbeat, freeing closed sockets) every
-// kTick, as usrsctp's own timer thread did. Guarded by stackMutex().
+// kTick, as usrsctp's own timer thread did, but only while associations exist and for kLinger
+// after the last one: a server without data channels keeps it asleep instead of waking 100
+// times a second. Guarded by stackMutex().
 class TimerThread {
  public:
   static constexpr auto kTick = std::chrono::milliseconds(10);
+  // Associations close with an ABORT (SO_LINGER 0), and usrsctp frees the closed sockets from
+  // its timers within a few ticks; this leaves it ample time.
+  static constexpr auto kLinger = std::chrono::seconds(10);
 
   TimerThread() : thread_([this] { run(); }) {}
   ~TimerThread() {
@@ -70,18 +76,41 @@ class TimerThread {
   TimerThread(const TimerThread&) = delete;
   TimerThread& operator=(const TimerThread&) = delete;
 
+  // An association starts or ends (any thread).
+  void hold() {
+    std::lock_guard lk(mu_);
+    if (associations_++ == 0) cv_.notify_one();
+  }
+  void release() {
+    std::lock_guard lk(mu_);
+    if (--associations_ == 0) idleSince_ = Clock::now();
+  }
+
  private:
+  using Clock = std::chrono::steady_clock;
+
+  bool ticking(Clock::time_point now) const {
+    return associations_ > 0 || now - idleSince_ < kLinger;
+  }
+
   void run() {
     pthread_setname_np(pthread_self(), "sctp timers");
-    auto last = std::chrono::steady_clock::now();
+    auto last = Clock::now();
     std::unique_lock lk(mu_);
-    while (!cv_.wait_for(lk, kTick, [this] { return stop_; })) {
-      auto now = std::chrono::steady_clock::now();
+    for (;;) {
+      if (ticking(Clock::now())) {
+        if (cv_.wait_for(lk, kTick, [this] { return stop_; })) return;
+      } else {
+        cv_.wait(lk, [this] { return stop_ || associations_ > 0; });
+        if (stop_) return;
+      }
+      auto now = Clock::now();
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - last).count();
       if (ms <= 0) continue;
       last += std::chrono::milliseconds(ms);
       lk.unlock();  // callbacks run from here and take other locks
-      usrsctp_handle_timers(static_cast<uint32_t>(ms));
+      // After a sleep the clock jumps by the time asleep, when no timer was pending.
+      usrsctp_handle_timers(static_cast<uint32_t>(std::min<int64_t>(ms, 3'600'000)));
       lk.lock();
     }
   }
@@ -89,7 +118,9 @@ class TimerThread {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
-  std::thread thread_;
+  int associations_ = 0;
+  Clock::time_point idleSince_{};  // the epoch: asleep from the start
+  std::thread thread_;             // last: starts once the members above exist
 };
 std::unique_ptr<TimerThread> timerThread;  // while stackRefs > 0
 
@@ -170,6 +201,7 @@ SctpAssociation::SctpAssociation(std::shared_ptr<SctpStack> stack, Executor exec
     : stack_(std::move(stack)), h_(std::move(handlers)), link_(std::make_shared<Link>()) {
   link_->executor = std::move(executor);
   link_->owner = this;
+  timerThread->hold();  // exists while any SctpStack does: stack_ holds one
   Table& t = table();
   std::lock_guard lk(t.mu);
   id_ = t.next++;
@@ -187,6 +219,7 @@ SctpAssociation::~SctpAssociation() {
     usrsctp_close(sock_);
     usrsctp_deregister_address(reinterpret_cast<void*>(id_));
   }
+  timerThread->release();  // after the close: freeing the socket needs the timers
 }
 
 Status SctpAssociation::connect(uint16_t localPort, uint16_t remotePort) {

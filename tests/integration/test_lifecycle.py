@@ -3,6 +3,7 @@
 
 import resource
 import random
+import re
 import socket
 import struct
 import subprocess
@@ -133,7 +134,7 @@ class SctpStackTest(unittest.TestCase):
     """WebRTC's SCTP stack (usrsctp) opens no sockets of its own: data channels reach it only
     through DTLS, so no raw SCTP socket may take packets sent to the host from anywhere."""
 
-    def test_no_raw_sockets_and_one_timer_thread(self):
+    def test_no_raw_sockets_and_one_sleeping_timer_thread(self):
         server = xl.Server(webrtc_udp_port=xl.free_udp_ports(1)[0]).start()
         try:
             pid = server.pid
@@ -147,6 +148,16 @@ class SctpStackTest(unittest.TestCase):
                        for t in Path(f"/proc/{pid}/task").iterdir()]
             self.assertEqual(threads.count("sctp timers"), 1, threads)
             self.assertFalse([t for t in threads if t.startswith("SCTP/IP")], threads)
+            # Without a data channel the timer thread sleeps (it would wake 100 times a second).
+            timer = next(t for t in Path(f"/proc/{pid}/task").iterdir()
+                         if (t / "comm").read_text().strip() == "sctp timers")
+
+            def switches():
+                status = (timer / "status").read_text()
+                return int(re.search(r"voluntary_ctxt_switches:\s+(\d+)", status).group(1))
+            before = switches()
+            time.sleep(0.5)
+            self.assertLessEqual(switches() - before, 1, "the sctp timers ticked while idle")
         finally:
             server.stop()
             server.cleanup()

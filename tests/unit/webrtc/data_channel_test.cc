@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <deque>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
@@ -301,6 +303,37 @@ TEST(DataChannel, ALostPacketIsRetransmittedByTheTimers) {
   EXPECT_EQ(b.client.texts[0], "once");
   EXPECT_GE(std::chrono::steady_clock::now() - sent, std::chrono::milliseconds(500))
       << "delivered without a retransmission: the packet was not the one dropped";
+}
+
+// Context switches of this process's "sctp timers" thread (every tick is one), -1 if none.
+long timerThreadSwitches() {
+  for (const auto& t : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(t.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name != "sctp timers") continue;
+    std::ifstream status(t.path() / "status");
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind("voluntary_ctxt_switches:", 0) == 0) return std::stol(line.substr(24));
+  }
+  return -1;
+}
+
+TEST(DataChannel, TheTimersSleepWhileNoAssociationExists) {
+  std::shared_ptr<SctpStack> stack = SctpStack::acquire();
+  long before = timerThreadSwitches();
+  ASSERT_GE(before, 0) << "no sctp timers thread";
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_LE(timerThreadSwitches() - before, 1) << "the timers ticked with nothing to time";
+
+  Peer peer;
+  std::deque<Bytes> wire;
+  auto id = DtlsIdentity::generate(true);
+  ASSERT_TRUE(id);
+  peer.make(stack, *id, &wire);
+  before = timerThreadSwitches();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_GE(timerThreadSwitches() - before, 10) << "an association exists: 10 ms ticks";
 }
 
 TEST(DataChannel, MalformedDcepAndStrayDataAreReported) {
