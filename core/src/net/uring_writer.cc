@@ -45,6 +45,10 @@ namespace {
 // Submission queue entries per worker: one per connection with a write waiting for the next
 // submission. A fan-out pass over more connections than this submits each time the queue fills.
 constexpr unsigned kEntries = 1024;
+// Prepared writes are handed to the kernel in batches of this many: one system call still
+// serves many writes, and the writes happen while the fan-out pass's slice runs (FlushTimer
+// times them), so a joining viewer waits behind one slice, not behind the whole pass.
+constexpr size_t kSubmitBatch = 64;
 // Registered-file table size: sockets with a higher fd number are written unregistered.
 constexpr unsigned kFiles = 65536;
 
@@ -152,7 +156,8 @@ void UringWriter::unregisterFd(int fd) {
 }
 
 int UringWriter::acquire(TcpConnection* owner, int fd) {
-  if (free_.empty()) submit();  // completes (and frees) every write prepared so far
+  // Submitting completes (and frees) every write prepared so far.
+  if (free_.empty() || prepared_.size() >= kSubmitBatch) submit();
   if (free_.empty()) return -1;
   io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());
   if (!sqe) {

@@ -1,10 +1,10 @@
 // UringWriter: the io_uring write engine of one worker ([limits] io_engine = "io_uring").
 // TcpConnection::flush() prepares one IORING_OP_WRITEV per connection instead of calling writev;
-// the worker submits every prepared write with one io_uring_enter from a uv_prepare, right
-// before the loop polls, so the writes of a whole fan-out pass cost one system call. The sockets
-// are non-blocking, so the kernel completes each write (fully, short, or -EAGAIN) inside that
-// io_uring_enter and the completions are reaped at once; an eventfd registered with the ring
-// (silenced during our own submissions) wakes the loop for any completion that comes later.
+// the worker submits the prepared writes with one io_uring_enter per 64, and the rest from a
+// uv_prepare right before the loop polls, so a fan-out pass costs one system call per 64 writes.
+// The sockets are non-blocking, so the kernel completes each write (fully, short, or -EAGAIN)
+// inside that io_uring_enter and the completions are reaped at once; an eventfd registered with the
+// ring (silenced during our own submissions) wakes the loop for any completion that comes later.
 //
 // Connections' sockets are registered with the ring (a sparse table indexed by fd), so a write
 // skips the per-call file lookup and reference count of a plain fd.

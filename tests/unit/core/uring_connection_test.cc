@@ -1,7 +1,8 @@
 // TcpConnection with the io_uring write engine ([limits] io_engine = "io_uring") over real sockets:
-// writes prepared in one loop iteration leave with one submission, order holds across flushes and
-// partial writes (tiny SO_SNDBUF), close with a write prepared or in the kernel frees nothing
-// early, and a peer reset closes the connection like a failed writev does.
+// writes prepared in one loop iteration leave with one submission (one per 64 writes in a fan-out
+// pass), order holds across flushes and partial writes (tiny SO_SNDBUF), close with a write
+// prepared or in the kernel frees nothing early, and a peer reset closes the connection like a
+// failed writev does.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -14,6 +15,7 @@
 #include <chrono>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "net/uring_writer.h"
 #include "test_util.h"
@@ -129,6 +131,59 @@ TEST_F(UringConnectionTest, FlushesOfOneIterationLeaveInOneSubmission) {
     EXPECT_EQ(conn->queuedBytes(), 0u);
     EXPECT_EQ(w.uringWriter()->submitCalls(), submits0 + 1);
   });
+}
+
+TEST_F(UringConnectionTest, AFanOutPassHandsItsWritesOverInBatches) {
+  // One flush each for 200 connections in one task, as the fan-out pass does: writes leave in
+  // batches of 64 while the pass runs (one system call each), the rest right before the poll.
+  constexpr int kConns = 200;
+  std::vector<int> peers, fds;
+  for (int i = 0; i < kConns; ++i) {
+    int sv[2];
+    ASSERT_EQ(0, ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv));
+    fds.push_back(sv[0]);
+    peers.push_back(sv[1]);
+  }
+  std::vector<std::unique_ptr<CountingHandler>> handlers;
+  std::vector<std::unique_ptr<TcpConnection>> conns;
+  uint64_t submits0 = 0, duringPass = 0, writtenInPass = 0;
+  runOn(w, [&] {
+    for (int fd : fds) {
+      handlers.push_back(std::make_unique<CountingHandler>());
+      conns.push_back(std::make_unique<TcpConnection>(w, fd, "fan-out"));
+      conns.back()->start(handlers.back().get());
+    }
+    submits0 = w.uringWriter()->submitCalls();
+    for (int i = 0; i < kConns; ++i) {
+      conns[i]->queue(BufferRef::copyOf(pattern(i * 100, 100)));
+      conns[i]->flush();
+    }
+    duringPass = w.uringWriter()->submitCalls() - submits0;
+    for (auto& c : conns) writtenInPass += c->writeCalls();
+  });
+  EXPECT_EQ(duringPass, 3u);
+  EXPECT_EQ(writtenInPass, 192u) << "three batches of 64 are written while the pass runs";
+  for (int i = 0; i < kConns; ++i) {
+    std::string got(100, '\0');
+    auto end = std::chrono::steady_clock::now() + 5s;
+    ssize_t r = -1;
+    while ((r = ::read(peers[i], got.data(), got.size())) < 0 &&
+           std::chrono::steady_clock::now() < end)
+      std::this_thread::sleep_for(200us);
+    ASSERT_EQ(r, 100) << "connection " << i;
+    EXPECT_EQ(got, pattern(i * 100, 100)) << "connection " << i;
+  }
+  runOn(w, [&] {
+    EXPECT_EQ(w.uringWriter()->submitCalls() - submits0, 4u) << "the last 8 before the poll";
+    for (auto& c : conns) c->close();
+  });
+  EXPECT_TRUE(waitFor([&] {
+    for (auto& h : handlers)
+      if (!h->closed) return false;
+    return true;
+  }));
+  runOn(w, [&] { conns.clear(); });
+  for (int p : peers) ::close(p);
 }
 
 TEST_F(UringConnectionTest, OrderHoldsAcrossFlushesBeyondOneWrite) {
