@@ -113,8 +113,9 @@ UringWriter::UringWriter(uv_loop_t* loop, std::unique_ptr<io_uring> ring, unsign
   free_.reserve(entries);
   prepared_.reserve(entries);
   for (int i = static_cast<int>(entries) - 1; i >= 0; --i) free_.push_back(i);
-  // Right before the loop polls: everything prepared during the iteration (the fan-out pass of
-  // the check phase, replies from read callbacks, timers) leaves in one io_uring_enter.
+  // Right before the loop polls: what was prepared during the iteration and not yet handed over
+  // (the last of the fan-out pass, replies from read callbacks, timers) leaves in one
+  // io_uring_enter.
   uv_prepare_init(loop_, prepare_.make());
   prepare_.get()->data = this;
   uv_prepare_start(prepare_.get(), [](uv_prepare_t* p) {
