@@ -112,7 +112,7 @@ class Server:
     """A running server: its pids for sampling and how to reach it."""
 
     def __init__(self, kind: str, tmp: Path, args, mode: str = "realtime", workers: int = 1,
-                 engine: str = "writev", opus_ms: int = 20):
+                 engine: str = "auto", opus_ms: int = 20):
         self.kind, self.tmp, self.mode, self.workers = kind, tmp, mode, workers
         self.engine, self.opus_ms = engine, opus_ms
         self.rtmp, self.http, self.rtsp = free_port(), free_port(), free_port()
@@ -122,7 +122,7 @@ class Server:
             conf.write_text(
                 f'workers = {workers}\nlog_level = "warn"\n\n[limits]\nwrite_mode = "{mode}"\n'
                 # only when not the default, so that builds without the key compare too
-                + (f'io_engine = "{engine}"\n' if engine != "writev" else "")
+                + (f'io_engine = "{engine}"\n' if engine not in ("auto", "") else "")
                 + f"merge_window_ms = {args.merge_window_ms}\n\n"
                 f'[rtmp]\nlisten = "127.0.0.1:{self.rtmp}"\n\n[http]\n'
                 f'listen = "127.0.0.1:{self.http}"\n\n[rtsp]\nlisten = "127.0.0.1:{self.rtsp}"\n'
@@ -273,8 +273,8 @@ def floor_point(args, viewers: int, mbps_each: float, window_ms: int, tmp: Path)
 
 
 def engine_suffix(engine: str) -> str:
-    """Xueliang's [limits] io_engine in labels and paths; the default writev adds nothing."""
-    return "" if engine == "writev" else f"-{engine}"
+    """Xueliang's [limits] io_engine in labels and paths; the default auto adds nothing."""
+    return "" if engine in ("auto", "") else f"-{engine}"
 
 
 def fmt(v, spec=".3f", none="-"):
@@ -312,7 +312,7 @@ def table(results: list[dict]) -> str:
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
         if "cpu_s_per_gbit" not in r:
-            lines.append(f"| {r['server']} | {proto_label(r)} | {r['mode']}{engine_suffix(r.get('engine', 'writev'))} | {r['workers']} | "
+            lines.append(f"| {r['server']} | {proto_label(r)} | {r['mode']}{engine_suffix(r.get('engine', ''))} | {r['workers']} | "
                          f"{r['viewers']} | {r.get('error', '?')} |")
             continue
         c = r["cpu_s_per_gbit"]
@@ -324,7 +324,7 @@ def table(results: list[dict]) -> str:
             if base and base.get("cpu_s_per_gbit"):
                 workers += f" ({c / base['cpu_s_per_gbit']:.2f}× w1 CPU/Gbit)"
         lines.append(
-            f"| {r['server']} | {proto_label(r)} | {r['mode']}{engine_suffix(r.get('engine', 'writev'))} | {workers} | {r['viewers']} | "
+            f"| {r['server']} | {proto_label(r)} | {r['mode']}{engine_suffix(r.get('engine', ''))} | {workers} | {r['viewers']} | "
             f"{r['connected']} | {r['failed']} | {r['stalls']} | {r['gbps'] * 1e3:.0f} | "
             f"{r['cpu_pct']:.0f} | {fmt(c)} | {fmt(c / fl if fl and c else None, '.2f')}{spread(r)} | "
             f"{fmt(c / ng if ng and c else None, '.2f')} | {r['rss'] / 2**20:.1f} | "
@@ -347,7 +347,7 @@ def publish(args, server: Server, tmp: Path) -> subprocess.Popen:
 
 
 def one_point(args, kind, mode, workers, proto, n, d: Path, receive: str = "",
-              engine: str = "writev", opus_ms: int = 20) -> dict:
+              engine: str = "auto", opus_ms: int = 20) -> dict:
     """Starts the server, publishes, runs the viewers; with --paired-floor then measures the
     floor at the rate the viewers got, while the machine is in the same state."""
     server = Server(kind, d, args, mode, workers, engine, opus_ms)
@@ -424,8 +424,9 @@ def main() -> int:
                          "datagrams (one per read, as a browser does: on loopback the server "
                          "pays for cutting its GSO batches back up) or gro (UDP_GRO: a batch "
                          "arrives whole, as behind a NIC with segmentation offload)")
-    ap.add_argument("--io-engines", default="writev",
-                    help="Xueliang [limits] io_engine values, comma-separated (writev,io_uring): "
+    ap.add_argument("--io-engines", default="auto",
+                    help="Xueliang [limits] io_engine values, comma-separated (auto,writev,io_uring; "
+                         "auto is the server's default): "
                          "each point runs with each, alternating within every repeat")
     ap.add_argument("--opus-frame-ms", default="20",
                     help="Xueliang [webrtc] opus_frame_ms for WHEP points, comma-separated to run "
@@ -464,7 +465,7 @@ def main() -> int:
     for kind, mode, workers, protos in plan:
         for proto in protos:
             receives = args.whep_receive.split(",") if proto in WHEP_SRTP else [""]
-            engines = args.io_engines.split(",") if kind == "xueliang" else ["writev"]
+            engines = args.io_engines.split(",") if kind == "xueliang" else [""]
             opus = ([int(v) for v in args.opus_frame_ms.split(",")]
                     if kind == "xueliang" and proto in WHEP_SRTP else [20])
             # Variants of one point alternate within every repeat, so they see the same machine.

@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""[limits] io_engine = "io_uring" end to end.
+"""[limits] io_engine end to end: "io_uring", "writev" and the default "auto".
 
 RTMP and HTTP-FLV viewers (ffprobe) of a server writing through io_uring get every frame in order
 at the live rate, and the kernel's own view of the server's rings (/proc/PID/fdinfo of each
 io_uring descriptor) shows one ring per worker whose completions count the writes. A viewer that
 stops reading still falls behind without slowing the other one (back-pressure as with writev).
-Every other test file runs with io_uring too when XL_IO_ENGINE=io_uring is set.
+"auto" opens the rings exactly when this process may make one itself (asked of the kernel with
+the io_uring_setup system call), and /metrics names the engine in use. Every other test file runs
+with one engine when XL_IO_ENGINE=writev or XL_IO_ENGINE=io_uring is set (else "auto").
 """
 
+import ctypes
 import os
 import re
 import time
@@ -34,6 +37,29 @@ def rings(pid: int) -> list[dict]:
     return out
 
 
+def kernel_allows_io_uring() -> bool:
+    """Whether the kernel lets this process make a ring: io_uring_setup(2, params), the system call
+    (425 on every architecture) that the server's probe makes through liburing."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    params = ctypes.create_string_buffer(120)  # struct io_uring_params, zeroed
+    fd = libc.syscall(425, 2, params)
+    if fd < 0:
+        return False
+    os.close(fd)
+    return True
+
+
+def engine_in_use(test) -> str:
+    """The engine /metrics names with xueliang_io_engine_info (exactly one, at 1)."""
+    m = test.server.metrics()
+    named = {dict(labels).get("engine"): v for (name, labels), v in m.samples.items()
+             if name == "xueliang_io_engine_info"}
+    test.assertEqual(len(named), 1, f"one xueliang_io_engine_info sample expected: {named}")
+    (engine, value), = named.items()
+    test.assertEqual(value, 1)
+    return engine
+
+
 class IoUringTest(xl.ServerTestCase):
     SERVER_CONFIG = {"io_engine": "io_uring", "workers": WORKERS}
 
@@ -47,6 +73,7 @@ class IoUringTest(xl.ServerTestCase):
         # Each viewer's frames left through the rings: at least one completion per 4 video frames
         # (frames that arrive together share a write), however the viewers landed on workers.
         self.assertGreater(done, video // 4, f"{done} completions for {video} video frames")
+        self.assertEqual(engine_in_use(self), "io_uring")
 
     def test_stalled_viewer_does_not_hold_back_another(self):
         name = xl.unique("live/uring-slow")
@@ -62,6 +89,33 @@ class IoUringTest(xl.ServerTestCase):
         time.sleep(max(0.0, first + xl.scaled(5.0) - time.monotonic()))
         log.stop()
         self.assertAlmostEqual(xl.steady_fps(log, 2.0), xl.DEMO_FPS, delta=5.0)
+
+
+class AutoEngineTest(xl.ServerTestCase):
+    SERVER_CONFIG = {"io_engine": None, "workers": WORKERS}  # the default
+
+    def test_auto_takes_io_uring_where_the_kernel_allows_it(self):
+        allowed = kernel_allows_io_uring()
+        logs = publish_and_play(self, "live/auto")
+        self.assertGreater(sum(len(lg.video()) for lg in logs.values()), 0)
+        found = rings(self.server.proc.pid)
+        if allowed:
+            self.assertEqual(len(found), WORKERS, f"one ring per worker expected, found {found}")
+            self.assertEqual(engine_in_use(self), "io_uring")
+            self.assertIn("through io_uring", self.server.log_text())
+        else:
+            self.assertEqual(found, [], "rings where the kernel refuses io_uring")
+            self.assertEqual(engine_in_use(self), "writev")
+            self.assertIn("io_uring unavailable", self.server.log_text())
+
+
+class WritevEngineTest(xl.ServerTestCase):
+    SERVER_CONFIG = {"io_engine": "writev", "workers": WORKERS}
+
+    def test_writev_opens_no_ring(self):
+        publish_and_play(self, "live/writev")
+        self.assertEqual(rings(self.server.proc.pid), [])
+        self.assertEqual(engine_in_use(self), "writev")
 
 
 if __name__ == "__main__":

@@ -150,13 +150,14 @@ def render_config(*, rtmp_port: int, http_port: int, workers: int = 2,
                   sources: list[tuple[str, Path]] | None = None, extra: str = "",
                   rtsp_port: int | None = None, rtsp_udp_ports: tuple[int, int] | None = None,
                   webrtc_udp_port: int | None = None,
-                  io_engine: str = os.environ.get("XL_IO_ENGINE", "writev")) -> str:
+                  io_engine: str | None = os.environ.get("XL_IO_ENGINE")) -> str:
     """The server's TOML config. sources: (stream name, file) looping file sources; None = the
     built-in demo `live/demo` from conf/demo/demo.mp4. extra: TOML appended as is (plugins).
     rtsp_port: the RTSP listener (with rtsp_udp_ports as its RTP/RTCP ports); None disables RTSP
     so that no test server takes the default ports 8554/8000/8001. webrtc_udp_port likewise: None
-    disables WebRTC so that no test server takes UDP 8189. io_engine: [limits] io_engine; the
-    XL_IO_ENGINE environment variable runs a whole test file with io_uring."""
+    disables WebRTC so that no test server takes UDP 8189. io_engine: [limits] io_engine, None for
+    the server's default ("auto"); the XL_IO_ENGINE environment variable runs a whole test file
+    with one engine (writev or io_uring)."""
     if sources is None:
         sources = [("live/demo", DEMO_CLIP)]
     lines = [
@@ -168,7 +169,7 @@ def render_config(*, rtmp_port: int, http_port: int, workers: int = 2,
         f"high_watermark_ms = {_toml_value(high_watermark_ms)}",
         f"high_watermark_bytes = {_toml_value(high_watermark_bytes)}",
         f"stall_timeout_ms = {_toml_value(stall_timeout_ms)}",
-        f"io_engine = {_toml_value(io_engine)}",
+        *([f"io_engine = {_toml_value(io_engine)}"] if io_engine else []),
         "",
         "[rtmp]",
         f"listen = {_toml_value(f'{HOST}:{rtmp_port}')}",

@@ -32,6 +32,7 @@ class ServerContext {
   const PluginChain* plugins = nullptr;
   std::vector<SessionSet>* sessions = nullptr;  // per worker index
   SourceManager* sources = nullptr;             // pulled sources (cameras)
+  std::string ioEngine = "writev";              // the write engine in use, set before start
 
   ViewerLimits viewerLimits() const { return *std::atomic_load(&limits_); }
   void setViewerLimits(ViewerLimits l) {

@@ -150,6 +150,8 @@ std::string metricsText(const ServerContext& ctx) {
   t += "xueliang_slow_disconnects_total " + std::to_string(slow) + "\n";
   metric("xueliang_protocol_errors_total", "counter", "Connections closed for malformed input.");
   t += "xueliang_protocol_errors_total " + std::to_string(errors) + "\n";
+  metric("xueliang_io_engine_info", "gauge", "The engine writing TCP viewers' output.");
+  t += "xueliang_io_engine_info{engine=\"" + ctx.ioEngine + "\"} 1\n";
   for (const OutputFormat& f : formats) {
     if (f.metrics) t += f.metrics();
   }

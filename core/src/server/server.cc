@@ -88,7 +88,7 @@ bool Server::configure(bool reload) {
   }
 
   if (cfg.workers != config_.workers) spdlog::warn("reload: 'workers' changes need a restart");
-  if (cfg.ioUring != config_.ioUring) spdlog::warn("reload: 'io_engine' changes need a restart");
+  if (cfg.ioEngine != config_.ioEngine) spdlog::warn("reload: 'io_engine' changes need a restart");
   if (cfg.pluginOrder != config_.pluginOrder)
     spdlog::warn("reload: [plugins].order changes need a restart");
   // Live plugins take the new settings; each swaps in an immutable snapshot.
@@ -132,6 +132,22 @@ void logFdCapacity(const net::FdCapacity& fds) {
         fds.limit, fds.limit > 64 ? fds.limit - 64 : 0);
 }
 
+// Kernels without io_uring, or a seccomp profile that forbids it (containers), are said once:
+// as a warning when io_uring was asked for, as a note when "auto" chose for the operator.
+bool useIoUring(IoEngine engine) {
+  if (engine == IoEngine::kWritev) return false;
+  if (Status s = UringWriter::probe(); !s) {
+    if (engine == IoEngine::kIoUring)
+      spdlog::warn("io_engine \"io_uring\" unavailable ({}): writing with writev", s.message());
+    else
+      spdlog::info("io_engine \"auto\": io_uring unavailable ({}), writing with writev",
+                   s.message());
+    return false;
+  }
+  spdlog::info("io_engine: writing to TCP viewers through io_uring");
+  return true;
+}
+
 }  // namespace
 
 int Server::run() {
@@ -143,14 +159,8 @@ int Server::run() {
 
   int n = config_.workers > 0 ? config_.workers
                               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  bool ioUring = config_.ioUring;
-  if (ioUring) {
-    // Kernels without io_uring, or a seccomp profile that forbids it (containers): say so once.
-    if (Status s = UringWriter::probe(); !s) {
-      spdlog::warn("io_engine \"io_uring\" unavailable ({}): writing with writev", s.message());
-      ioUring = false;
-    }
-  }
+  bool ioUring = useIoUring(config_.ioEngine);
+  ctx_.ioEngine = ioUring ? "io_uring" : "writev";
   std::vector<Worker*> raw;
   for (int i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<Worker>(i));

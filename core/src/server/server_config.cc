@@ -31,8 +31,11 @@ ServerConfig readServerConfig(ConfigSection& root, const std::string& baseDir,
   }
   c.stream.gopCacheMaxBytes =
       static_cast<size_t>(limits.integer("gop_cache_max_bytes", 16 << 20, 0, 1LL << 30));
-  c.ioUring = limits.choice("io_engine", "writev", {"writev", "io_uring"}) == "io_uring";
-  if (c.ioUring && !UringWriter::compiledIn())
+  std::string engine = limits.choice("io_engine", "auto", {"auto", "writev", "io_uring"});
+  c.ioEngine = engine == "io_uring" ? IoEngine::kIoUring
+               : engine == "writev" ? IoEngine::kWritev
+                                    : IoEngine::kAuto;
+  if (c.ioEngine == IoEngine::kIoUring && !UringWriter::compiledIn())
     limits.error("io_engine", "\"io_uring\" needs a build with liburing (liburing-dev)");
   limits.finish();
 

@@ -12,10 +12,17 @@
 
 namespace xl {
 
+// [limits] io_engine: how TCP viewers' output reaches the kernel.
+enum class IoEngine {
+  kAuto,     // io_uring where the build and the kernel allow it, else writev
+  kWritev,   // one writev per connection per flush
+  kIoUring,  // io_uring; the kernel refusing it is logged as a warning (writev then)
+};
+
 struct ServerConfig {
   int workers = 0;  // 0: one per CPU
   std::string logLevel = "info";
-  bool ioUring = false;  // [limits] io_engine = "io_uring"
+  IoEngine ioEngine = IoEngine::kAuto;
   ViewerLimits viewer;
   StreamLimits stream;
   std::vector<FileSourceConfig> sources;
