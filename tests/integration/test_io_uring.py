@@ -6,13 +6,16 @@ at the live rate, and the kernel's own view of the server's rings (/proc/PID/fdi
 io_uring descriptor) shows one ring per worker whose completions count the writes. A viewer that
 stops reading still falls behind without slowing the other one (back-pressure as with writev).
 "auto" opens the rings exactly when this process may make one itself (asked of the kernel with
-the io_uring_setup system call), and /metrics names the engine in use. Every other test file runs
+the io_uring_setup system call), and /metrics names the engine in use. Under a seccomp filter
+that refuses io_uring (no_io_uring.py, as a container's profile does) "auto" and "io_uring" both
+write with writev, and say so in the log (a warning only for "io_uring"). Every other test file runs
 with one engine when XL_IO_ENGINE=writev or XL_IO_ENGINE=io_uring is set (else "auto").
 """
 
 import ctypes
 import os
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -20,6 +23,7 @@ import xl
 from test_write_batching import publish_and_play
 
 WORKERS = 2
+NO_IO_URING = [sys.executable, str(Path(__file__).with_name("no_io_uring.py"))]
 
 
 def rings(pid: int) -> list[dict]:
@@ -116,6 +120,29 @@ class WritevEngineTest(xl.ServerTestCase):
         publish_and_play(self, "live/writev")
         self.assertEqual(rings(self.server.proc.pid), [])
         self.assertEqual(engine_in_use(self), "writev")
+
+
+class RefusedByTheKernelTest(xl.ServerTestCase):
+    """The server under a seccomp filter that refuses io_uring_setup, engine "auto"."""
+    SERVER_CONFIG = {"io_engine": None, "workers": WORKERS, "wrapper": NO_IO_URING}
+
+    def test_auto_falls_back_to_writev_quietly(self):
+        publish_and_play(self, "live/auto-refused")
+        self.assertEqual(rings(self.server.proc.pid), [])
+        self.assertEqual(engine_in_use(self), "writev")
+        self.assertRegex(self.server.log_text(),
+                         r" info .*io_engine \"auto\": io_uring unavailable \(.*not permitted\)")
+
+
+class IoUringRefusedTest(xl.ServerTestCase):
+    """The same filter with io_engine = "io_uring": asked for, so refusing it is a warning."""
+    SERVER_CONFIG = {"io_engine": "io_uring", "workers": WORKERS, "wrapper": NO_IO_URING}
+
+    def test_io_uring_falls_back_to_writev_with_a_warning(self):
+        publish_and_play(self, "live/uring-refused")
+        self.assertEqual(rings(self.server.proc.pid), [])
+        self.assertEqual(engine_in_use(self), "writev")
+        self.assertRegex(self.server.log_text(), r" warn.*io_engine \"io_uring\" unavailable")
 
 
 if __name__ == "__main__":

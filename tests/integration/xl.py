@@ -334,8 +334,11 @@ class Server:
 
     SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
-    def __init__(self, **config):
+    def __init__(self, wrapper: list[str] | None = None, **config):
+        """wrapper: a command the server runs under (its arguments follow), e.g. one that
+        restricts its system calls."""
         self.binary = require_binary()
+        self.wrapper = list(wrapper or [])
         self.tmp = Path(tempfile.mkdtemp(prefix="xueliang-it-"))
         self.rtmp_port, self.http_port, self.rtsp_port = free_ports(3)
         self.rtsp_udp_ports = tuple(free_udp_ports(2))
@@ -355,7 +358,7 @@ class Server:
     # -- lifecycle --
     def start(self, timeout: float = 10.0) -> "Server":
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([str(self.binary), "-c", str(self.config_path)],
+        self.proc = subprocess.Popen(self.wrapper + [str(self.binary), "-c", str(self.config_path)],
                                      stdin=subprocess.DEVNULL, stdout=self._log,
                                      stderr=subprocess.STDOUT, cwd=self.tmp)
         t = scaled(timeout)
