@@ -187,6 +187,16 @@ void ChannelMap::sweep(uint64_t nowMs) {
   }
 }
 
+void ChannelMap::releaseStreamsOf(Worker& w) {
+  std::vector<StreamPtr> drop;  // released outside the lock, with their segmenters
+  std::lock_guard lk(mu_);
+  for (auto& [_, ch] : map_) {
+    if (!ch->stream_ || &ch->stream_->owner() != &w) continue;
+    ch->released_.store(true);
+    drop.push_back(std::move(ch->stream_));
+  }
+}
+
 void ChannelMap::cancelWaiters(Worker& w) {
   std::vector<ChannelPtr> all;
   {

@@ -117,6 +117,9 @@ class ChannelMap {
   void sweep(uint64_t nowMs);
   // On worker `w` at shutdown: drops its parked requests (their timers would hold the loop).
   void cancelWaiters(Worker& w);
+  // On worker `w` at shutdown: releases the channels of the streams `w` owns. A channel holds its
+  // stream, whose segmenter holds the channel: this breaks the cycle while the worker runs.
+  void releaseStreamsOf(Worker& w);
 
  private:
   std::vector<Worker*> workers_;

@@ -78,7 +78,10 @@ class HlsModule : public ProtocolModule {
   }
 
   void stopWorker(Worker& w) override {
-    if (channels_) channels_->cancelWaiters(w);
+    if (channels_) {
+      channels_->cancelWaiters(w);
+      channels_->releaseStreamsOf(w);
+    }
     if (sessions_) sessions_->dropWorker(w);
   }
 
