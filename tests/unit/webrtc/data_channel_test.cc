@@ -321,6 +321,8 @@ long timerThreadSwitches() {
 
 TEST(DataChannel, TheTimersSleepWhileNoAssociationExists) {
   std::shared_ptr<SctpStack> stack = SctpStack::acquire();
+  // The thread's first wait (a switch or two at start-up, more on a loaded machine) is not a tick.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
   long before = timerThreadSwitches();
   ASSERT_GE(before, 0) << "no sctp timers thread";
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -332,7 +334,10 @@ TEST(DataChannel, TheTimersSleepWhileNoAssociationExists) {
   ASSERT_TRUE(id);
   peer.make(stack, *id, &wire);
   before = timerThreadSwitches();
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // 10 ms ticks: 10 of them take 100 ms on an idle machine, longer on a loaded one.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (timerThreadSwitches() - before < 10 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_GE(timerThreadSwitches() - before, 10) << "an association exists: 10 ms ticks";
 }
 
