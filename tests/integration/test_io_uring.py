@@ -64,6 +64,13 @@ def engine_in_use(test) -> str:
     return engine
 
 
+def plays_through_writev(test, prefix: str) -> None:
+    """Viewers get every frame in order while the server has no ring and names writev."""
+    publish_and_play(test, prefix)
+    test.assertEqual(rings(test.server.proc.pid), [], "rings where writev was expected")
+    test.assertEqual(engine_in_use(test), "writev")
+
+
 class IoUringTest(xl.ServerTestCase):
     SERVER_CONFIG = {"io_engine": "io_uring", "workers": WORKERS}
 
@@ -117,9 +124,7 @@ class WritevEngineTest(xl.ServerTestCase):
     SERVER_CONFIG = {"io_engine": "writev", "workers": WORKERS}
 
     def test_writev_opens_no_ring(self):
-        publish_and_play(self, "live/writev")
-        self.assertEqual(rings(self.server.proc.pid), [])
-        self.assertEqual(engine_in_use(self), "writev")
+        plays_through_writev(self, "live/writev")
 
 
 class RefusedByTheKernelTest(xl.ServerTestCase):
@@ -127,9 +132,7 @@ class RefusedByTheKernelTest(xl.ServerTestCase):
     SERVER_CONFIG = {"io_engine": None, "workers": WORKERS, "wrapper": NO_IO_URING}
 
     def test_auto_falls_back_to_writev_quietly(self):
-        publish_and_play(self, "live/auto-refused")
-        self.assertEqual(rings(self.server.proc.pid), [])
-        self.assertEqual(engine_in_use(self), "writev")
+        plays_through_writev(self, "live/auto-refused")
         self.assertRegex(self.server.log_text(),
                          r" info .*io_engine \"auto\": io_uring unavailable \(.*not permitted\)")
 
@@ -139,9 +142,7 @@ class IoUringRefusedTest(xl.ServerTestCase):
     SERVER_CONFIG = {"io_engine": "io_uring", "workers": WORKERS, "wrapper": NO_IO_URING}
 
     def test_io_uring_falls_back_to_writev_with_a_warning(self):
-        publish_and_play(self, "live/uring-refused")
-        self.assertEqual(rings(self.server.proc.pid), [])
-        self.assertEqual(engine_in_use(self), "writev")
+        plays_through_writev(self, "live/uring-refused")
         self.assertRegex(self.server.log_text(), r" warn.*io_engine \"io_uring\" unavailable")
 
 

@@ -17,11 +17,12 @@ class ChannelMapTest : public test::TwoWorkerTest {
  protected:
   // A live stream on worker `owner` with a segmenter attached, and weak views of both ends of
   // the cycle, with every other reference (the registry's, the test's) dropped.
-  void attach(Worker& owner, const std::string& name) {
+  void attach(Worker& owner, const std::string& name) { attach(map, owner, name); }
+  void attach(ChannelMap& m, Worker& owner, const std::string& name) {
     auto r = registry.publish(name, owner, PublisherInfo{"fake", "127.0.0.1:1"});
     ASSERT_TRUE(r);
     StreamPtr s = *r;
-    ChannelPtr ch = map.attach(s, Container::kTs, 1);
+    ChannelPtr ch = m.attach(s, Container::kTs, 1);
     ASSERT_TRUE(ch);
     settle();  // the segmenter joins the stream on its owner worker
     test::runOn(owner, [&] { registry.remove(*s); });
@@ -58,14 +59,7 @@ TEST_F(ChannelMapTest, EachWorkerReleasesTheStreamsItOwnsAndTheirChannels) {
 TEST_F(ChannelMapTest, TheChannelGoesWithTheMapOnceItsStreamIsReleased) {
   {
     ChannelMap local({&a, &b}, &settings);
-    auto r = registry.publish("live/local", a, PublisherInfo{"fake", "127.0.0.1:1"});
-    ASSERT_TRUE(r);
-    StreamPtr s = *r;
-    channels.push_back(local.attach(s, Container::kTs, 1));
-    settle();
-    test::runOn(a, [&] { registry.remove(*s); });
-    streams.push_back(s);
-    s.reset();
+    attach(local, a, "live/local");
     test::runOn(a, [&] { local.releaseStreamsOf(a); });
   }
   EXPECT_TRUE(streams[0].expired());
