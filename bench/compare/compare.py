@@ -343,7 +343,28 @@ def publish(args, server: Server, tmp: Path) -> subprocess.Popen:
     time.sleep(args.publish_wait)
     if p.poll() is not None:
         raise RuntimeError(f"publisher to {server.kind} exited; see {tmp}")
+    wait_playable(args, server, tmp)
     return p
+
+
+def wait_playable(args, server: Server, tmp: Path, timeout: float = 20) -> None:
+    """Returns once one RTMP viewer plays the stream. A publisher slow to start (ffmpeg on a
+    busy machine) would otherwise fail the first viewers of the point with StreamNotFound."""
+    out = tmp / f"playable-{server.kind}.json"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out.unlink(missing_ok=True)
+        try:
+            subprocess.run([args.xl_load, "-u", server.url("rtmp"), "-n", "1", "-d", "0.2", "-q",
+                            "--json", str(out)], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=10)
+            if json.loads(out.read_text()).get("connected", 0) >= 1:
+                return
+        except (OSError, ValueError, subprocess.TimeoutExpired):
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"no viewer could play the stream on {server.kind} within {timeout:.0f} s; "
+                       f"see {tmp}")
 
 
 def one_point(args, kind, mode, workers, proto, n, d: Path, receive: str = "",
