@@ -1,6 +1,9 @@
 #include "xueliang/worker.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
+
+#include <string>
 
 #include "../net/deferred_reads.h"
 #include "../net/uring_writer.h"
@@ -48,6 +51,8 @@ void Worker::start() {
       1000, 1000);
   thread_ = std::thread([this] {
     threadId_.store(std::this_thread::get_id());
+    // Named so that top -H, perf and cgroup tools can tell the loops apart (15 characters max).
+    pthread_setname_np(pthread_self(), ("xl-worker-" + std::to_string(index_)).c_str());
     uv_run(&loop_, UV_RUN_DEFAULT);
     while (Task* t = inbox_.pop()) {  // whatever was posted during shutdown
       t->run();

@@ -1,6 +1,7 @@
 #include "xueliang/worker.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 #include <atomic>
 #include <chrono>
@@ -45,6 +46,16 @@ TEST(Worker, PostFromOtherThreadsRunsOnWorkerThread) {
   done.wait();
   EXPECT_EQ(onWorker.load(), kThreads * kPosts);
   EXPECT_EQ(offWorker.load(), 0);
+  w.stop();
+}
+
+// The benchmarks find the loops by name (bench/compare/scaling.py caps each one's CPU).
+TEST(Worker, ThreadIsNamedAfterItsIndex) {
+  Worker w(12);
+  w.start();
+  char name[16] = {};
+  runOn(w, [&] { pthread_getname_np(pthread_self(), name, sizeof name); });
+  EXPECT_STREQ(name, "xl-worker-12");
   w.stop();
 }
 
