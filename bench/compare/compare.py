@@ -12,6 +12,9 @@ measured right after each point (--paired-floor, the default) so that both see t
 from other jobs on the machine; --repeat N runs every point N times and reports the median.
 --probe N adds, after the steady window, N late joiners from a second xl-load: the time to first
 frame of a viewer joining a server that already holds the others, apart from the ramp's burst.
+--flv-reader floor has HTTP-FLV points read by writev-floor's own drain (writev-floor --read)
+instead of xl-load: on loopback the reader is part of the writer's cost, so both writers then
+have the same one.
 --pin S:C runs the server (and the floor) on CPUs S and the clients (xl-load, ffmpeg) on CPUs C,
 so that on a small machine the two sides do not preempt each other.
 Standard library only. Run through run.sh, which installs, builds and finds the clip.
@@ -47,6 +50,9 @@ def free_udp_port() -> int:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
+
+# HTTP-FLV points read by writev-floor's drain (--flv-reader floor) carry this as their receive.
+FLOOR_READER = "floor-reader"
 
 # WHEP viewers offer one SRTP profile each so that the two ciphers are measured apart.
 WHEP_SRTP = {"whep": "gcm", "whep-cm": "cm"}
@@ -185,10 +191,15 @@ def run_point(args, server: Server, proto: str, viewers: int, tmp: Path,
         extra += ["--rtsp-rtcp-interval", str(args.rtsp_rtcp_interval)]
     if receive == "gro":
         extra.append("--whep-gro")
-    load = subprocess.Popen([args.xl_load, "-u", server.url(proto), "-n", str(viewers),
-                             "--ramp", str(args.ramp), "-d", f"{duration:.1f}", "-q",
-                             "--json", str(summary), "--jsonl", str(jsonl)] + extra,
-                            stdout=subprocess.DEVNULL, stderr=open(tmp / f"{tag}.log", "w"),
+    cmd = [args.xl_load, "-u", server.url(proto), "-n", str(viewers), "--ramp", str(args.ramp),
+           "-d", f"{duration:.1f}", "-q", "--json", str(summary), "--jsonl", str(jsonl)] + extra
+    if receive == FLOOR_READER:
+        # writev-floor's drain as the viewers: the reader the floor itself is measured with.
+        cmd = [args.writev_floor, "-n", str(viewers), "--read", str(server.http), "--path",
+               "/live/bench.flv", "--ramp", str(args.ramp), "--warmup", "0", "-d",
+               f"{duration:.1f}", "--json",
+               str(summary), "--jsonl", str(jsonl)]
+    load = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(tmp / f"{tag}.log", "w"),
                             preexec_fn=pinned(args.client_cpus))
     t_start = time.time()
     w0 = t_start + ramp_s + args.settle
@@ -247,7 +258,7 @@ def run_point(args, server: Server, proto: str, viewers: int, tmp: Path,
     })
     res["load_avg"] = os.getloadavg()[0]
     print(f"  {tag}: {connected}/{viewers} viewers, {gbps * 1e3:.0f} Mbit/s, CPU {100 * cpu_rate:.0f}%, "
-          f"{res['cpu_s_per_gbit'] or 0:.3f} CPU-s/Gbit, TTFF p99 {res['ttff_p99']:.0f} ms, "
+          f"{res['cpu_s_per_gbit'] or 0:.3f} CPU-s/Gbit, TTFF p99 {fmt(res['ttff_p99'], '.0f')} ms, "
           f"load average {res['load_avg']:.1f}", flush=True)
     return res
 
@@ -326,11 +337,12 @@ def table(results: list[dict]) -> str:
                 workers += f" ({c / base['cpu_s_per_gbit']:.2f}× w1 CPU/Gbit)"
         lines.append(
             f"| {r['server']} | {proto_label(r)} | {r['mode']}{engine_suffix(r.get('engine', ''))} | {workers} | {r['viewers']} | "
-            f"{r['connected']} | {r['failed']} | {r['stalls']} | {r['gbps'] * 1e3:.0f} | "
+            f"{r['connected']} | {r['failed']} | {fmt(r['stalls'], 'd')} | {r['gbps'] * 1e3:.0f} | "
             f"{r['cpu_pct']:.0f} | {fmt(c)} | {fmt(c / fl if fl and c else None, '.2f')}{spread(r)} | "
             f"{fmt(c / ng if ng and c else None, '.2f')} | {r['rss'] / 2**20:.1f} | "
             f"{fmt(r['rss_per_viewer'] / 1024 if r['rss_per_viewer'] is not None else None, '.1f')} | "
-            f"{r['ttff_p50']:.0f}/{r['ttff_p99']:.0f} | {fmt(r.get('join_p99'), '.0f')} | "
+            f"{fmt(r['ttff_p50'], '.0f')}/{fmt(r['ttff_p99'], '.0f')} | "
+            f"{fmt(r.get('join_p99'), '.0f')} | "
             f"{r['load_cpu_pct']:.0f} |")
     return "\n".join(lines)
 
@@ -446,6 +458,11 @@ def main() -> int:
                          "datagrams (one per read, as a browser does: on loopback the server "
                          "pays for cutting its GSO batches back up) or gro (UDP_GRO: a batch "
                          "arrives whole, as behind a NIC with segmentation offload)")
+    ap.add_argument("--flv-reader", default="xl-load",
+                    help="who reads HTTP-FLV points, comma-separated to run each: xl-load (parses "
+                         "FLV, times first frames and stalls) or floor (writev-floor --read: the "
+                         "floor's own drain, a bare receive-only reader, so that ×floor compares "
+                         "the writers alone; no TTFF or stalls)")
     ap.add_argument("--io-engines", default="auto",
                     help="Xueliang [limits] io_engine values, comma-separated (auto,writev,io_uring; "
                          "auto is the server's default): "
@@ -471,6 +488,9 @@ def main() -> int:
     if args.pin and not (args.server_cpus and args.client_cpus):
         ap.error("--pin wants SERVER_CPUS:CLIENT_CPUS")
 
+    flv_readers = args.flv_reader.split(",")
+    if not set(flv_readers) <= {"xl-load", "floor"}:
+        ap.error("--flv-reader takes xl-load, floor or both, comma-separated")
     counts = [int(v) for v in args.viewers.split(",") if v]
     tmp = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="xl-compare-"))
     tmp.mkdir(parents=True, exist_ok=True)
@@ -486,20 +506,24 @@ def main() -> int:
     results = []
     for kind, mode, workers, protos in plan:
         for proto in protos:
-            receives = args.whep_receive.split(",") if proto in WHEP_SRTP else [""]
+            receives = [""]
+            if proto in WHEP_SRTP:
+                receives = args.whep_receive.split(",")
+            elif proto == "flv" and kind == "xueliang":
+                receives = [FLOOR_READER if r == "floor" else "" for r in flv_readers]
             engines = args.io_engines.split(",") if kind == "xueliang" else [""]
             opus = ([int(v) for v in args.opus_frame_ms.split(",")]
                     if kind == "xueliang" and proto in WHEP_SRTP else [20])
             # Variants of one point alternate within every repeat, so they see the same machine.
-            variants = [(e, o) for e in engines for o in opus]
-            for receive, n in [(rc, n) for rc in receives for n in counts]:
+            variants = [(rc, e, o) for rc in receives for e in engines for o in opus]
+            for n in counts:
                 runs = {v: [] for v in variants}
                 for rep in range(max(1, args.repeat)):
-                    for e, o in variants:
+                    for receive, e, o in variants:
                         d = (tmp / f"{kind}-{mode}{engine_suffix(e)}-w{workers}-{proto}{receive}"
                              f"{opus_suffix(o)}-{n}" / f"run{rep}")
                         d.mkdir(parents=True, exist_ok=True)
-                        runs[(e, o)].append(
+                        runs[(receive, e, o)].append(
                             one_point(args, kind, mode, workers, proto, n, d, receive, e, o))
                 results += [median_run(runs[v]) for v in variants]
     if not args.paired_floor:

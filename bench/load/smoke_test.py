@@ -1,7 +1,8 @@
 """xl-load against the real xueliang binary and its demo stream: 50 RTMP and 50 HTTP-FLV viewers,
 HLS players, WHEP viewers (ICE, DTLS, SRTP with AES-GCM and AES-CM/HMAC-SHA1) and RTSP players over
 UDP must all connect, none fail, and every viewer must receive media and keyframes (the JSON
-summary is read back). Env: XUELIANG_BIN (server), XL_LOAD_BIN (load generator)."""
+summary is read back); writev-floor --read must read the HTTP-FLV stream with 20 bare viewers.
+Env: XUELIANG_BIN (server), XL_LOAD_BIN (load generator), WRITEV_FLOOR_BIN."""
 
 import json
 import os
@@ -49,6 +50,31 @@ class XlLoadSmoke(unittest.TestCase):
             self.assertEqual(h["failed"] + h["disconnected"], 0, h["fail_reasons"])
             self.assertEqual(h["ttfk_ms"]["count"], 10, "every HLS player found a keyframe")
             self.assertGreater(h["bytes"], 10 * 100_000)
+
+    def test_writev_floor_reads_a_server(self):
+        # writev-floor --read: the floor's drain as bare HTTP-FLV viewers (compare.py
+        # --flv-reader floor), with the summary names compare.py reads from xl-load's.
+        floor = os.environ.get("WRITEV_FLOOR_BIN", "")
+        if not floor:
+            self.fail("WRITEV_FLOOR_BIN is not set (ctest sets it)")
+        out = Path(tempfile.mkdtemp(prefix="xl-floor-read-"))
+        with xl.Server(workers=1) as srv:
+            srv.wait_stream("live/demo")
+            r = subprocess.run([floor, "-n", "20", "--read", str(srv.http_port), "--path",
+                                "/live/demo.flv", "--ramp", "100", "--warmup", "0", "-d", "4",
+                                "--json", str(out / "r.json"), "--jsonl", str(out / "r.jsonl")],
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            s = json.loads((out / "r.json").read_text())
+            self.assertEqual(s["connected_at_end"], 20)
+            self.assertEqual(s["disconnected"], 0)
+            # The demo (~0.6 Mbit/s) from its cached GOP on, 20 viewers for 2-4 s: far more than
+            # the 404 pages a wrong path would give.
+            self.assertGreater(s["bytes"], 20 * 100_000)
+            lines = [json.loads(l) for l in (out / "r.jsonl").read_text().splitlines()]
+            self.assertGreaterEqual(len(lines), 3)
+            self.assertEqual([x["bytes"] for x in lines], sorted(x["bytes"] for x in lines))
+            self.assertLessEqual(lines[-1]["bytes"], s["bytes"])
 
     def run_load(self, out: Path, *args: str) -> dict:
         r = subprocess.run([os.environ.get("XL_LOAD_BIN", ""), *args, "-q", "--json", str(out)],

@@ -5,6 +5,8 @@
 // CPU reported (user+sys of this process over the measured window) is the writer's alone.
 // --engine io_uring submits the same writes (IORING_OP_WRITEV, one per socket) for all sockets
 // with one io_uring_enter per tick, to see whether batching the system calls beats the floor.
+// --read PORT turns it around: the drain alone, as N receive-only HTTP-FLV viewers of a real
+// server, so that the server can be measured with the very reader the floor is measured with.
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +28,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstring>
+#include <string>
 #include <vector>
 
 namespace {
@@ -43,16 +46,39 @@ double monoS() {
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-// The drain: connects n sockets to the writer and reads until they close.
-[[noreturn]] void drain(int port, int n) {
+double wallS() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+// What the drain read, for --read.
+struct Drained {
+  uint64_t bytes = 0;
+  int closed = 0;  // connections the other side closed
+};
+
+// The drain: connects n sockets to the writer and reads until they close. With a request (an
+// HTTP GET) and a time limit it is a bare receive-only viewer of a real server instead (--read):
+// it sends the request on every socket and reads for `seconds` (counted from the start, ramp
+// included), parsing nothing; `jsonl` then gets a line a second with the bytes read so far.
+Drained drain(int port, int n, const std::string& request = {}, double seconds = 0,
+              FILE* jsonl = nullptr, double ramp = 0) {
   int ep = epoll_create1(0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<uint16_t>(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const double start = monoS();
   for (int i = 0; i < n; ++i) {
+    // Joins spread at `ramp` per second, as xl-load's: a server whose viewers all came in one
+    // instant may write them all in the same instants ever after.
+    double wait = ramp > 0 ? start + i / ramp - monoS() : 0;
+    if (wait > 0) usleep(static_cast<useconds_t>(wait * 1e6));
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+            static_cast<ssize_t>(request.size())) {
       std::perror("drain connect");
       _exit(1);
     }
@@ -62,17 +88,24 @@ double monoS() {
   }
   static char buf[256 * 1024];
   epoll_event evs[512];
-  int open = n;
-  while (open > 0) {
-    int k = epoll_wait(ep, evs, 512, 1000);
+  Drained d;
+  const double end = start + seconds;
+  double nextLine = monoS() + 1;
+  while (d.closed < n && (seconds <= 0 || monoS() < end)) {
+    int k = epoll_wait(ep, evs, 512, 200);
     for (int i = 0; i < k; ++i) {
       ssize_t r;
-      while ((r = read(evs[i].data.fd, buf, sizeof buf)) > 0) {
-      }
-      if (r == 0) close(evs[i].data.fd), --open;
+      while ((r = read(evs[i].data.fd, buf, sizeof buf)) > 0) d.bytes += static_cast<uint64_t>(r);
+      if (r == 0) close(evs[i].data.fd), ++d.closed;
+    }
+    if (jsonl && monoS() >= nextLine) {
+      std::fprintf(jsonl, "{\"wall\": %.3f, \"bytes\": %llu}\n", wallS(),
+                   static_cast<unsigned long long>(d.bytes));
+      std::fflush(jsonl);
+      nextLine += 1;
     }
   }
-  _exit(0);
+  return d;
 }
 
 // Writes `iov` to every socket, one writev each; returns the bytes written, counts short writes.
@@ -148,6 +181,33 @@ struct Uring {
 
 }  // namespace
 
+// --read: n receive-only viewers of the server's HTTP-FLV stream for `seconds`. The summary has
+// the names xl-load's has, for compare.py; a bare reader knows no frames, so no times to first
+// frame and no stalls.
+int readServer(int port, int n, const std::string& path, double seconds, double ramp,
+               const std::string& json, const std::string& jsonl) {
+  FILE* lines = jsonl.empty() ? nullptr : std::fopen(jsonl.c_str(), "w");
+  std::string get = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  double t0 = monoS();
+  Drained d = drain(port, n, get, seconds, lines, ramp);
+  double secs = monoS() - t0;
+  if (lines) std::fclose(lines);
+  std::printf("writev-floor --read: %d viewers, %d closed by the server, %.1f Mbit/s in all\n", n,
+              d.closed, d.bytes * 8 / secs / 1e6);
+  if (!json.empty()) {
+    if (FILE* f = std::fopen(json.c_str(), "w")) {
+      std::fprintf(f,
+                   "{\"viewers\": %d, \"connected_at_end\": %d, \"failed\": 0, "
+                   "\"disconnected\": %d, \"stalls\": null, \"ttfk_ms\": {\"p50\": null, "
+                   "\"p99\": null}, \"bytes\": %llu, \"elapsed_s\": %.3f, \"load_cpu_s\": %.6f}\n",
+                   n, n - d.closed, d.closed, static_cast<unsigned long long>(d.bytes), secs,
+                   cpuSeconds());
+      std::fclose(f);
+    }
+  }
+  return d.bytes > 0 ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"writev-floor: writev the same bytes to N loopback sockets, report CPU per Gbit"};
   int n = 1000, iovPerFrame = 1;
@@ -167,6 +227,16 @@ int main(int argc, char** argv) {
   app.add_option("--json", json, "write the result as JSON to this file");
   app.add_option("--engine", engine, "writev, or io_uring (one submission per tick for all)")
       ->check(CLI::IsMember({"writev", "io_uring"}));
+  int readPort = 0;
+  std::string readPath = "/live/bench.flv";
+  app.add_option("--read", readPort,
+                 "instead: be n receive-only viewers of the HTTP server on this 127.0.0.1 port "
+                 "for warmup + duration seconds (the drain's reading, against a real server)");
+  app.add_option("--path", readPath, "what --read requests (HTTP-FLV)");
+  std::string jsonl;
+  app.add_option("--jsonl", jsonl, "--read: the bytes read so far, a JSON line a second");
+  double ramp = 1000;
+  app.add_option("--ramp", ramp, "--read: connections per second (0: all at once)");
   CLI11_PARSE(app, argc, argv);
 
   rlimit rl{};
@@ -174,6 +244,7 @@ int main(int argc, char** argv) {
   rl.rlim_cur = rl.rlim_max;
   setrlimit(RLIMIT_NOFILE, &rl);
   signal(SIGPIPE, SIG_IGN);
+  if (readPort > 0) return readServer(readPort, n, readPath, warmup + duration, ramp, json, jsonl);
 
   int ls = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
@@ -186,7 +257,10 @@ int main(int argc, char** argv) {
   socklen_t al = sizeof a;
   getsockname(ls, reinterpret_cast<sockaddr*>(&a), &al);
   pid_t child = fork();
-  if (child == 0) drain(ntohs(a.sin_port), n);
+  if (child == 0) {
+    drain(ntohs(a.sin_port), n);
+    _exit(0);
+  }
   std::vector<int> fds;
   for (int i = 0; i < n; ++i) {
     int fd = accept(ls, nullptr, nullptr);
