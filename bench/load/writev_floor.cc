@@ -26,6 +26,7 @@
 #endif
 
 #include <CLI/CLI.hpp>
+#include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -50,6 +51,19 @@ double wallS() {
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+// Writes printf-formatted JSON to `path`; nothing when the path is empty.
+__attribute__((format(printf, 2, 3))) void writeJson(const std::string& path, const char* fmt,
+                                                     ...) {
+  if (path.empty()) return;
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) return;
+  va_list ap;
+  va_start(ap, fmt);
+  std::vfprintf(f, fmt, ap);
+  va_end(ap);
+  std::fclose(f);
 }
 
 // What the drain read, for --read.
@@ -194,17 +208,12 @@ int readServer(int port, int n, const std::string& path, double seconds, double 
   if (lines) std::fclose(lines);
   std::printf("writev-floor --read: %d viewers, %d closed by the server, %.1f Mbit/s in all\n", n,
               d.closed, d.bytes * 8 / secs / 1e6);
-  if (!json.empty()) {
-    if (FILE* f = std::fopen(json.c_str(), "w")) {
-      std::fprintf(f,
-                   "{\"viewers\": %d, \"connected_at_end\": %d, \"failed\": 0, "
-                   "\"disconnected\": %d, \"stalls\": null, \"ttfk_ms\": {\"p50\": null, "
-                   "\"p99\": null}, \"bytes\": %llu, \"elapsed_s\": %.3f, \"load_cpu_s\": %.6f}\n",
-                   n, n - d.closed, d.closed, static_cast<unsigned long long>(d.bytes), secs,
-                   cpuSeconds());
-      std::fclose(f);
-    }
-  }
+  writeJson(json,
+            "{\"viewers\": %d, \"connected_at_end\": %d, \"failed\": 0, \"disconnected\": %d, "
+            "\"stalls\": null, \"ttfk_ms\": {\"p50\": null, \"p99\": null}, \"bytes\": %llu, "
+            "\"elapsed_s\": %.3f, \"load_cpu_s\": %.6f}\n",
+            n, n - d.closed, d.closed, static_cast<unsigned long long>(d.bytes), secs,
+            cpuSeconds());
   return d.bytes > 0 ? 0 : 1;
 }
 
@@ -346,16 +355,11 @@ int main(int argc, char** argv) {
       n, bitrate / 1e6, windowMs > 0 ? "merge window" : "one write per frame", engine.c_str(), secs,
       gbit, cpu, gbit > 0 ? cpu / gbit : 0, secs > 0 ? 100 * cpu / secs : 0,
       (unsigned long long)shortWrites, (unsigned long long)writes);
-  if (!json.empty()) {
-    if (FILE* f = std::fopen(json.c_str(), "w")) {
-      std::fprintf(f,
-                   "{\"connections\": %d, \"bitrate\": %.0f, \"fps\": %.3f, \"window_ms\": %.0f, "
-                   "\"seconds\": %.3f, \"gbit\": %.6f, \"cpu_s\": %.6f, \"cpu_s_per_gbit\": %.6f, "
-                   "\"short_writes\": %llu, \"writes\": %llu}\n",
-                   n, bitrate, fps, windowMs, secs, gbit, cpu, gbit > 0 ? cpu / gbit : 0,
-                   (unsigned long long)shortWrites, (unsigned long long)writes);
-      std::fclose(f);
-    }
-  }
+  writeJson(json,
+            "{\"connections\": %d, \"bitrate\": %.0f, \"fps\": %.3f, \"window_ms\": %.0f, "
+            "\"seconds\": %.3f, \"gbit\": %.6f, \"cpu_s\": %.6f, \"cpu_s_per_gbit\": %.6f, "
+            "\"short_writes\": %llu, \"writes\": %llu}\n",
+            n, bitrate, fps, windowMs, secs, gbit, cpu, gbit > 0 ? cpu / gbit : 0,
+            (unsigned long long)shortWrites, (unsigned long long)writes);
   return 0;
 }
