@@ -195,10 +195,9 @@ def run_point(args, server: Server, proto: str, viewers: int, tmp: Path,
            "-d", f"{duration:.1f}", "-q", "--json", str(summary), "--jsonl", str(jsonl)] + extra
     if receive == FLOOR_READER:
         # writev-floor's drain as the viewers: the reader the floor itself is measured with.
-        cmd = [args.writev_floor, "-n", str(viewers), "--read", str(server.http), "--path",
-               "/live/bench.flv", "--ramp", str(args.ramp), "--warmup", "0", "-d",
-               f"{duration:.1f}", "--json",
-               str(summary), "--jsonl", str(jsonl)]
+        cmd = [args.writev_floor, "-n", str(viewers), "--read", str(server.http),
+               "--path", "/live/bench.flv", "--ramp", str(args.ramp), "--warmup", "0",
+               "-d", f"{duration:.1f}", "--json", str(summary), "--jsonl", str(jsonl)]
     load = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(tmp / f"{tag}.log", "w"),
                             preexec_fn=pinned(args.client_cpus))
     t_start = time.time()
