@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -40,7 +41,7 @@ class ThreadCap:
 
     def __init__(self, name: str, share: float, period_us: int):
         self.dir = CGROUP_CPU / name
-        period_us = max(period_us, -(-1000 * 100 // round(share * 100)))  # quota ≥ 1 ms
+        period_us = max(period_us, math.ceil(1000 / share))  # the kernel wants a quota ≥ 1 ms
         self.dir.mkdir()
         try:
             (self.dir / "cpu.cfs_period_us").write_text(str(period_us))
