@@ -79,16 +79,18 @@ def wait_port(port: int, timeout: float = 10) -> bool:
     return False
 
 
+def stat_cpu(path: str) -> float:
+    """utime+stime in seconds from a /proc stat file (a process's or a thread's); 0 if gone."""
+    try:
+        with open(path) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK  # utime, stime (fields 14, 15)
+    except (OSError, IndexError):
+        return 0.0
+
+
 def proc_cpu(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / CLK  # utime, stime (fields 14, 15)
-        except (OSError, IndexError):
-            pass
-    return total
+    return sum(stat_cpu(f"/proc/{pid}/stat") for pid in pids)
 
 
 def proc_rss(pids: list[int]) -> int:

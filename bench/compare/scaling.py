@@ -76,11 +76,7 @@ def worker_threads(pid: int) -> dict[str, int]:
 
 
 def thread_cpu(pid: int, tid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / compare.CLK
-    except (OSError, IndexError):
-        return 0.0
+    return compare.stat_cpu(f"/proc/{pid}/task/{tid}/stat")
 
 
 def sample_window(pid: int, tids: list[int], t0: float, t1: float, out: dict) -> None:
