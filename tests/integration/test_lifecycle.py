@@ -138,7 +138,12 @@ class SctpStackTest(unittest.TestCase):
         server = xl.Server(webrtc_udp_port=xl.free_udp_ports(1)[0]).start()
         try:
             pid = server.pid
-            fds = {str(p.readlink()) for p in Path(f"/proc/{pid}/fd").iterdir()}
+            fds = set()
+            for p in Path(f"/proc/{pid}/fd").iterdir():
+                try:
+                    fds.add(str(p.readlink()))
+                except FileNotFoundError:  # closed since the listing (a file the server read)
+                    pass
             raw = set()
             for table in ("/proc/net/raw", "/proc/net/raw6"):
                 for line in Path(table).read_text().splitlines()[1:]:
